@@ -1,0 +1,274 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the defender.attack_simulation collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Technique result records: parse a registered ``kubernetes.core.k8s_exec`` result, and redact secrets.
+
+The marker protocol
+-------------------
+Every technique runs as one ``k8s_exec`` in the attacker pod. The command there is a small wrapper that
+sends the technique's script to the victim's web shell and prints marker lines, one per line, each at the
+start of a line, nothing after the value::
+
+    @@started=<epoch seconds, with a fraction>     printed by the attacker wrapper before curl starts
+    <the web shell's answer: an HTML comment, then the technique's output>
+    @@technique-exit=<rc>                          printed by the victim: the script ends with it
+    @@delivery-exit=<curl rc>                      printed by the attacker wrapper after curl returns
+    @@duration=<seconds, with a fraction>          printed by the attacker wrapper last
+
+``@@technique-exit`` is part of the web shell's answer: the delivered script is wrapped so that the
+victim's shell prints the technique's exit status (``...; echo "@@technique-exit=$?"``). The other
+markers come from the attacker. A reference wrapper (POSIX sh in the attacker; ``$URL`` and ``$SCRIPT``
+are the web shell URL and the script)::
+
+    start=$(date +%s.%N); echo "@@started=$start"
+    payload=$(printf '%s\\n%s\\n' "{ $SCRIPT ; } 2>&1" 'echo "@@technique-exit=$?"' | base64 | tr -d '\\n')
+    curl -sS -m 60 -G --data-urlencode "cmd=echo $payload | base64 -d | bash" "$URL"; rc=$?
+    echo; echo "@@delivery-exit=$rc"
+    end=$(date +%s.%N); echo "@@duration=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')"
+
+When a marker appears more than once, the last one counts (a technique could print the text itself).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+from datetime import datetime, timezone
+
+from ansible_collections.defender.attack_simulation.plugins.module_utils._catalog import technique
+
+MARKER_STARTED = "@@started="
+MARKER_TECHNIQUE_EXIT = "@@technique-exit="
+MARKER_DELIVERY_EXIT = "@@delivery-exit="
+MARKER_DURATION = "@@duration="
+MARKERS = (MARKER_STARTED, MARKER_TECHNIQUE_EXIT, MARKER_DELIVERY_EXIT, MARKER_DURATION)
+
+DEFAULT_WEBSHELL_URL = "http://mdc-simulation-victim/ws.php"
+
+STATUS_PASSED = "passed"
+STATUS_FAILED = "failed"
+STATUS_UNREACHABLE = "unreachable"
+STATUS_SKIPPED = "skipped"
+STATUSES = (STATUS_PASSED, STATUS_FAILED, STATUS_UNREACHABLE, STATUS_SKIPPED)
+
+OUTPUT_MAX_LINES = 40
+OUTPUT_MAX_CHARS = 4000
+CUT = "\u2026[cut]"
+
+_MARKER_LINE = re.compile(r"^\s*(@@(?:started|technique-exit|delivery-exit|duration)=)\s*(\S*)\s*$")
+# The victim's ws.php answers with an HTML comment (a copyright header) before the command's output.
+_LEADING_HTML_COMMENT = re.compile(r"^\s*<!--.*?-->[ \t]*\r?\n?", re.DOTALL)
+_CURL_ERROR = re.compile(r"curl: \(\d+\)\s*(.+)")
+
+# Fallback texts for the curl exit codes a delivery meets, when curl printed nothing (-s without -S).
+CURL_ERRORS = {
+    3: "malformed URL",
+    6: "could not resolve host",
+    7: "failed to connect to host",
+    22: "HTTP error status returned",
+    28: "operation timed out",
+    35: "TLS handshake failed",
+    52: "empty reply from server",
+    56: "failure receiving network data",
+}
+
+
+class RecordError(ValueError):
+    """An exec result or technique id that cannot make a record; the message names it."""
+
+
+# --- redaction ------------------------------------------------------------------------------------
+
+_B64URL = r"[A-Za-z0-9_-]"
+_JWT = re.compile(r"eyJ%s{5,}\.%s{5,}\.%s*" % (_B64URL, _B64URL, _B64URL))
+_BEARER = re.compile(r"(?i)(\bauthorization\s*:\s*bearer\s+)([^\s\"',;]+)")
+_URL_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]+:)([^\s/@]+)(@)")
+_AWS_KEY_ID = re.compile(r"\b((?:AKIA|ASIA|AIDA|AROA|AGPA|ANPA|ANVA|AIPA|A3T[A-Z0-9])[A-Z0-9]{12,})\b")
+_JSON_SECRET = re.compile(
+    r"(?i)(\"(?:access_token|refresh_token|id_token|client_secret|secretaccesskey|sessiontoken|token|"
+    r"secret|password)\"\s*:\s*\")([^\"]*)(\")")
+_ENV_SECRET = re.compile(
+    r"(?i)(\b(?:aws_secret_access_key|aws_session_token|aws_security_token|google_default_client_secret|"
+    r"azure_client_secret)\s*[=:]\s*[\"']?)([^\s\"']+)")
+
+
+def _prefix(value, keep):
+    """``value`` cut to at most ``keep`` characters and never whole; values already cut stay as they are."""
+    if not value or "\u2026" in value:
+        return value
+    return value[:min(keep, len(value) // 2)] + CUT
+
+
+def _cut_group(keep):
+    def cut(match):
+        return match.group(1) + _prefix(match.group(2), keep) + "".join(match.groups()[2:])
+    return cut
+
+
+def _cut_jwt(match):
+    return _prefix(match.group(0), 10)
+
+
+def _cut_password(match):
+    password = match.group(2)
+    if password.endswith("\u2026") and len(password) == 2:
+        return match.group(0)
+    return match.group(1) + password[:1] + "\u2026" + match.group(3)
+
+
+def redact(text):
+    """``text`` with every secret it holds cut short; a second net after the technique scripts, which
+    already print only prefixes. Idempotent: redacting twice gives the same text.
+
+    - a JWT (``eyJ...`` in three dot-separated base64url parts): its first 10 characters
+    - ``Authorization: Bearer <token>``: the token's first 6 characters
+    - URL credentials ``scheme://user:password@host``: the password's first character
+    - AWS access key ids, ``"access_token"``/``"SecretAccessKey"``/``"Token"``... JSON values and
+      ``AWS_SECRET_ACCESS_KEY=...``-style variables: their first 6 characters
+    """
+    if text is None:
+        return None
+    text = str(text)
+    text = _BEARER.sub(_cut_group(6), text)
+    text = _JWT.sub(_cut_jwt, text)
+    text = _URL_CREDENTIALS.sub(_cut_password, text)
+    text = _JSON_SECRET.sub(_cut_group(6), text)
+    text = _ENV_SECRET.sub(_cut_group(6), text)
+    text = _AWS_KEY_ID.sub(lambda m: _prefix(m.group(1), 6), text)
+    return text
+
+
+# --- parsing --------------------------------------------------------------------------------------
+
+def parse_markers(stdout):
+    """Split the wrapper's stdout into (markers, output): the last value of each marker, by marker
+    prefix, and the remaining text with the marker lines and the web shell's leading comment removed."""
+    markers = {}
+    kept = []
+    for line in (stdout or "").splitlines():
+        match = _MARKER_LINE.match(line)
+        if match:
+            markers[match.group(1)] = match.group(2)
+        else:
+            kept.append(line)
+    output = _LEADING_HTML_COMMENT.sub("", "\n".join(kept), count=1)
+    return markers, output.strip("\n")
+
+
+def _int_marker(markers, marker):
+    value = markers.get(marker)
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        raise RecordError("marker %s%s is not an integer exit status" % (marker, value))
+
+
+def _float_marker(markers, marker):
+    value = markers.get(marker)
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def iso_timestamp(value):
+    """ISO 8601 UTC with milliseconds and a Z (``2026-11-28T10:00:00.123Z``) from epoch seconds, a
+    datetime, or an ISO string (returned as given); None stays None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        moment = datetime.fromtimestamp(value, timezone.utc)
+    else:
+        try:
+            moment = datetime.fromtimestamp(float(value), timezone.utc)
+        except ValueError:
+            return str(value)
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (moment.microsecond // 1000)
+
+
+def bound_output(text, max_lines=OUTPUT_MAX_LINES, max_chars=OUTPUT_MAX_CHARS):
+    """The tail of ``text``: at most ``max_lines`` lines and ``max_chars`` characters, marked when cut."""
+    lines = (text or "").splitlines()
+    cut = len(lines) > max_lines
+    tail = "\n".join(lines[-max_lines:])
+    if len(tail) > max_chars:
+        tail, cut = tail[-max_chars:], True
+    return ("[\u2026 earlier output cut]\n" + tail) if cut else tail
+
+
+def _curl_error(stderr, rc):
+    for line in reversed((stderr or "").splitlines()):
+        match = _CURL_ERROR.search(line)
+        if match:
+            return match.group(1).strip()
+    return CURL_ERRORS.get(rc, "see curl's exit code")
+
+
+def _last_line(text):
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def _judge(exec_result, markers, output, technique_id, webshell_url):
+    """(status, rc, message) for one technique."""
+    delivery_rc = _int_marker(markers, MARKER_DELIVERY_EXIT)
+    technique_rc = _int_marker(markers, MARKER_TECHNIQUE_EXIT)
+    if delivery_rc:
+        return (STATUS_UNREACHABLE, technique_rc,
+                "web shell %s not reachable from the attacker: curl exit %d: %s"
+                % (webshell_url, delivery_rc, redact(_curl_error(exec_result.get("stderr"), delivery_rc))))
+    if delivery_rc is None and technique_rc is None:
+        # No marker at all: the exec itself never ran the wrapper (attacker pod gone, exec refused).
+        reason = exec_result.get("msg") or _last_line(exec_result.get("stderr")) or "no markers in its output"
+        return (STATUS_UNREACHABLE, None,
+                "%s was not delivered: the exec in the attacker failed (rc %s): %s"
+                % (technique_id, exec_result.get("rc"), redact(reason)))
+    if technique_rc is None:
+        return (STATUS_FAILED, None,
+                "%s: the web shell %s answered without %s<rc>: the script did not run to its end"
+                " (not a web shell answer, or killed by a timeout)%s"
+                % (technique_id, webshell_url, MARKER_TECHNIQUE_EXIT, _detail(output)))
+    if technique_rc != 0:
+        return (STATUS_FAILED, technique_rc, "%s exited with rc %d%s" % (technique_id, technique_rc, _detail(output)))
+    return STATUS_PASSED, 0, None
+
+
+def _detail(output):
+    last = _last_line(output)
+    return ": %s" % redact(last)[:200] if last else ""
+
+
+def technique_record(exec_result, technique_id, script, started=None, webshell_url=DEFAULT_WEBSHELL_URL):
+    """The technique result record for a registered ``kubernetes.core.k8s_exec`` result.
+
+    ``started`` (epoch seconds, datetime or ISO string) is used when the wrapper printed no
+    ``@@started=`` marker. Raises RecordError for an unknown technique id or a result that is not a dict."""
+    try:
+        planned = technique(technique_id)
+    except KeyError as exc:
+        raise RecordError(exc.args[0])
+    if not isinstance(exec_result, dict):
+        raise RecordError("technique %s: the exec result must be a registered k8s_exec result (a dict), got %s"
+                          % (technique_id, type(exec_result).__name__))
+    record = dict(id=planned["id"], scenario=planned["scenario"], technique=planned["name"],
+                  mitre=planned["mitre"], command=script, status=None, rc=None,
+                  started=iso_timestamp(started), duration=0.0, output="", message=None)
+    if exec_result.get("skipped"):
+        record.update(status=STATUS_SKIPPED,
+                      message="skipped: %s" % (exec_result.get("skip_reason") or "check mode or a false condition"))
+        return record
+    markers, output = parse_markers(exec_result.get("stdout"))
+    stderr = (exec_result.get("stderr") or "").strip("\n")
+    if stderr:
+        output = output + ("\n" if output else "") + stderr
+    status, rc, message = _judge(exec_result, markers, output, planned["id"], webshell_url)
+    duration = _float_marker(markers, MARKER_DURATION)
+    record.update(status=status, rc=rc, message=message,
+                  started=iso_timestamp(markers.get(MARKER_STARTED)) or record["started"],
+                  duration=round(duration, 3) if duration is not None else 0.0,
+                  output=bound_output(redact(output)))
+    return record
