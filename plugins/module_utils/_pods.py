@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the defender.attack_simulation collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Tell a pod that is still starting from one that will never start, from its status alone."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+# Waiting reasons after which a container will not start without someone changing something.
+FATAL_WAITING_REASONS = frozenset((
+    "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable",
+    "CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError", "RunContainerError",
+))
+
+
+def _name(pod):
+    metadata = pod.get("metadata", {})
+    return "%s/%s" % (metadata.get("namespace"), metadata.get("name"))
+
+
+def _images(pod):
+    return dict((c.get("name"), c.get("image")) for c in pod.get("spec", {}).get("containers", []))
+
+
+def pod_is_ready(pod):
+    conditions = pod.get("status", {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def pod_problem(pod):
+    """A dict naming the pod, container, reason, message and image when the pod cannot start, else None."""
+    status = pod.get("status", {})
+    images = _images(pod)
+    for container in status.get("containerStatuses") or []:
+        state = container.get("state") or {}
+        waiting = state.get("waiting") or {}
+        terminated = state.get("terminated") or {}
+        if waiting.get("reason") in FATAL_WAITING_REASONS:
+            reason, message = waiting.get("reason"), waiting.get("message", "")
+        elif terminated and not pod_is_ready(pod):
+            reason = terminated.get("reason") or "Terminated"
+            message = "exit code %s %s" % (terminated.get("exitCode"), terminated.get("message") or "")
+        else:
+            continue
+        return dict(pod=_name(pod), container=container.get("name"), reason=reason, message=message.strip(),
+                    image=images.get(container.get("name"), container.get("image")))
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("reason") == "Unschedulable":
+            return dict(pod=_name(pod), container=None, reason="Unschedulable",
+                        message=condition.get("message", ""), image=", ".join(images.values()))
+    if status.get("phase") in ("Failed", "Succeeded"):
+        return dict(pod=_name(pod), container=None, reason=status.get("reason") or status.get("phase"),
+                    message=status.get("message", ""), image=", ".join(images.values()))
+    return None
+
+
+def describe_problem(problem):
+    container = " container %s" % problem["container"] if problem["container"] else ""
+    return "pod %s%s cannot start: %s: %s (image %s)" % (
+        problem["pod"], container, problem["reason"], problem["message"] or "no message", problem["image"])
+
+
+def readiness(pods, expected):
+    """Summary of ``pods`` (k8s_info resources) against the ``expected`` pod names."""
+    by_name = dict((p.get("metadata", {}).get("name"), p) for p in pods)
+    problems = [pod_problem(p) for p in by_name.values()]
+    problems = [p for p in problems if p]
+    return dict(
+        ready=all(name in by_name and pod_is_ready(by_name[name]) for name in expected),
+        not_ready=[name for name in expected if name not in by_name or not pod_is_ready(by_name[name])],
+        problems=problems,
+        messages=[describe_problem(p) for p in problems],
+    )

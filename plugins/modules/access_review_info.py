@@ -1,0 +1,169 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the defender.attack_simulation collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: access_review_info
+short_description: Ask the API server which of a list of actions the caller may do
+version_added: 1.0.0
+description:
+  - Sends one C(SelfSubjectAccessReview) per action and returns the actions that are allowed and those
+    that are denied, each with the API server's reason.
+  - Nothing is stored in the cluster; safe to run in check mode.
+  - The prerequisites role uses it to name exactly the permissions a simulation run is missing.
+author:
+  - Contributors to defender.attack_simulation
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  actions:
+    description: The actions to review.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      verb:
+        description: The API verb, for example V(create) or V(delete).
+        type: str
+        required: true
+      resource:
+        description: The resource, plural, for example V(pods) or V(networkpolicies).
+        type: str
+        required: true
+      subresource:
+        description: A subresource such as V(exec).
+        type: str
+        default: ''
+      group:
+        description: The API group; empty for the core group.
+        type: str
+        default: ''
+      namespace:
+        description: The namespace; empty for cluster-scoped resources or all namespaces.
+        type: str
+        default: ''
+requirements:
+  - kubernetes >= 24.2.0
+"""
+
+EXAMPLES = r"""
+- name: Check that the current context may exec into pods of mdc-simulation
+  defender.attack_simulation.access_review_info:
+    actions:
+      - {verb: get, resource: pods, subresource: exec, namespace: mdc-simulation}
+      - {verb: create, resource: pods, subresource: exec, namespace: mdc-simulation}
+  register: review
+
+- name: Fail with the missing permissions
+  ansible.builtin.fail:
+    msg: "missing permissions: {{ review.denied | map(attribute='action') | join(', ') }}"
+  when: review.denied | length > 0
+"""
+
+RETURN = r"""
+allowed:
+  description: The actions the caller may do.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    action:
+      description: The action as text, for example C(create pods/exec in namespace mdc-simulation).
+      type: str
+      sample: create pods/exec in namespace mdc-simulation
+    verb:
+      description: The verb reviewed.
+      type: str
+    resource:
+      description: The resource reviewed, with its subresource after a slash.
+      type: str
+    namespace:
+      description: The namespace reviewed, empty for cluster scope.
+      type: str
+    reason:
+      description: The authorizer's reason, when it gave one.
+      type: str
+denied:
+  description: The actions the caller may not do, same shape as RV(allowed).
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - action: delete namespaces
+      verb: delete
+      resource: namespaces
+      namespace: ""
+      reason: ""
+"""
+
+from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule import AnsibleModule
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
+    ApiException,
+    KubeError,
+    api_reason,
+    auth_argument_spec,
+    authorization_api,
+)
+
+
+def describe(action):
+    resource = action["resource"] + ("/" + action["subresource"] if action["subresource"] else "")
+    text = "%s %s" % (action["verb"], resource)
+    return text + (" in namespace %s" % action["namespace"] if action["namespace"] else "")
+
+
+def review(api, action):
+    body = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": {key: action[key] for key in
+                                        ("verb", "resource", "subresource", "group", "namespace") if action[key]}},
+    }
+    try:
+        status = api.create_self_subject_access_review(body).status
+    except ApiException as exc:
+        raise KubeError("access review for '%s' failed: %s" % (describe(action), api_reason(exc)))
+    return dict(action=describe(action), verb=action["verb"],
+                resource=action["resource"] + ("/" + action["subresource"] if action["subresource"] else ""),
+                namespace=action["namespace"], reason=status.reason or status.evaluation_error or "",
+                allowed=bool(status.allowed))
+
+
+def main():
+    spec = auth_argument_spec()
+    spec["actions"] = dict(type="list", elements="dict", required=True, options=dict(
+        verb=dict(type="str", required=True),
+        resource=dict(type="str", required=True),
+        subresource=dict(type="str", default=""),
+        group=dict(type="str", default=""),
+        namespace=dict(type="str", default=""),
+    ))
+    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=spec, supports_check_mode=True)
+    try:
+        api = authorization_api(module)
+        results = [review(api, action) for action in module.params["actions"]]
+    except KubeError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(
+        changed=False,
+        allowed=[dict((k, v) for k, v in r.items() if k != "allowed") for r in results if r["allowed"]],
+        denied=[dict((k, v) for k, v in r.items() if k != "allowed") for r in results if not r["allowed"]],
+    )
+
+
+if __name__ == "__main__":
+    main()
