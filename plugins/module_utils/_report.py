@@ -86,6 +86,8 @@ def _alert_lines(alerts, report):
     expected = [a for a in alerts if not _not_expected(a)]
     lines = ["Alerts to expect in Defender for Cloud for cluster %s, from %s:"
              % (_cluster_text(report), report.get("started") or "the run's start")]
+    if not expected:
+        lines.append("  none")
     for latency in (NEAR_REAL_TIME, UP_TO_ONE_HOUR):
         group = [a for a in expected if a.get("latency") == latency]
         if group:
@@ -99,8 +101,6 @@ def _alert_lines(alerts, report):
     if skipped:
         lines.append("  not expected, their techniques did not pass:")
         lines.extend(_alert_line(a) for a in skipped)
-    if not alerts:
-        lines.append("  none")
     return lines
 
 

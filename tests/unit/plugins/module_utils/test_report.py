@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the defender.attack_simulation collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from ansible_collections.defender.attack_simulation.plugins.module_utils import _expected, _report
+
+
+def record(technique_id, status, rc=0, duration=0.5, message=None, output=""):
+    scenario = technique_id.split(".")[0]
+    return dict(id=technique_id, scenario=scenario, technique="t", mitre="T1496", command="x", status=status,
+                rc=rc, started="2026-11-28T10:00:01.000Z", duration=duration, output=output, message=message)
+
+
+@pytest.fixture
+def report():
+    techniques = [
+        record("crypto.cpu_optimization", "passed"),
+        record("crypto.ld_so_preload", "failed", rc=1, message="crypto.ld_so_preload exited with rc 1: denied",
+               output="touch: denied\x1b[0m"),
+        record("crypto.miner_download", "unreachable", rc=None, duration=0.01,
+               message="web shell http://mdc-simulation-victim/ws.php not reachable from the attacker: curl exit 7"),
+        record("crypto.miner_run", "skipped", duration=0.0, message="skipped: check mode"),
+    ]
+    plan = _expected.expected_alerts(["recon", "crypto"], techniques)
+    return dict(run_id="20261128T100000Z", started="2026-11-28T10:00:00Z", finished="2026-11-28T10:01:00Z",
+                namespace="mdc-simulation", cluster=dict(name="aks-test"), scenarios=plan["scenarios"],
+                techniques=techniques, expected_alerts=plan["alerts"], verification=None)
+
+
+def parse(xml_text):
+    assert xml_text.startswith('<?xml version="1.0" encoding="UTF-8"?>')
+    return ET.fromstring(xml_text.split("\n", 1)[1])
+
+
+def test_summary_counts_and_names_techniques(report):
+    text = _report.simulation_summary(report)
+    assert "Techniques: 1 passed, 1 failed, 1 unreachable, 1 skipped" in text
+    assert "crypto.ld_so_preload (T1496): crypto.ld_so_preload exited with rc 1: denied" in text
+    assert "not reachable from the attacker" in text
+    assert "aks-test" in text and "mdc-simulation" in text and "20261128T100000Z" in text
+
+
+def test_summary_groups_alerts_by_latency(report):
+    report["expected_alerts"] = _expected.expected_alerts(["recon", "crypto"])["alerts"]
+    text = _report.simulation_summary(report)
+    near, hour = text.index("near real time:"), text.index("up to one hour:")
+    assert near < text.index("Kubernetes CPU optimization detected [High]") < hour
+    assert hour < text.index("Suspicious Kubernetes service account operation detected")
+    assert "not expected" not in text
+
+
+def test_summary_puts_alerts_of_failed_techniques_apart(report):
+    text = _report.simulation_summary(report)
+    not_expected = text.split("not expected, their techniques did not pass:")[1]
+    assert "Command within a container accessed ld.so.preload" in not_expected
+    assert "Possible Cryptocoinminer download detected" in not_expected
+    assert "Kubernetes CPU optimization detected" not in not_expected
+
+
+def test_summary_without_results_lists_the_drift_condition(report):
+    report["expected_alerts"] = _expected.expected_alerts(["crypto"])["alerts"]
+    text = _report.simulation_summary(report)
+    assert "only under a condition:" in text
+    assert "A drift binary detected executing in the container: fires only when the cluster's drift policy" in text
+
+
+def test_summary_includes_the_verification(report):
+    report["verification"] = dict(summary="3 of 9 expected alerts seen", alerts=[])
+    assert _report.simulation_summary(report).endswith("Verification: 3 of 9 expected alerts seen")
+
+
+def test_junit_has_one_case_per_technique_with_the_right_outcome(report):
+    suite = parse(_report.junit_xml(report)).find("testsuite")
+    assert suite.get("tests") == "4"
+    assert suite.get("failures") == "2"
+    assert suite.get("skipped") == "1"
+    assert suite.get("errors") == "0"
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert list(cases) == ["crypto.cpu_optimization", "crypto.ld_so_preload", "crypto.miner_download",
+                           "crypto.miner_run"]
+    assert all(c.get("classname") == "crypto" for c in cases.values())
+    assert cases["crypto.cpu_optimization"].find("failure") is None
+    assert cases["crypto.ld_so_preload"].find("failure").get("type") == "failed"
+    assert cases["crypto.miner_download"].find("failure").get("type") == "unreachable"
+    assert cases["crypto.miner_run"].find("skipped") is not None
+    assert cases["crypto.miner_download"].get("time") == "0.010"
+
+
+def test_junit_adds_one_case_per_verified_alert(report):
+    report["verification"] = dict(alerts=[
+        dict(display_name="Possible Web Shell activity detected", seen=True, status="seen"),
+        dict(display_name="Kubernetes CPU optimization detected", seen=False, status="missing"),
+        dict(display_name="A drift binary detected executing in the container", seen=False,
+             status="needs_cluster_setting", condition="drift policy"),
+        dict(display_name="Command within a container accessed ld.so.preload", seen=False,
+             status="not_triggered", triggered=False),
+    ])
+    suite = parse(_report.junit_xml(report)).find("testsuite")
+    alerts = {c.get("name"): c for c in suite.findall("testcase") if c.get("classname") == "alerts"}
+    assert len(alerts) == 4
+    assert alerts["Possible Web Shell activity detected"].find("failure") is None
+    assert alerts["Possible Web Shell activity detected"].find("skipped") is None
+    assert alerts["Kubernetes CPU optimization detected"].find("failure") is not None
+    assert alerts["A drift binary detected executing in the container"].find("skipped") is not None
+    assert alerts["Command within a container accessed ld.so.preload"].find("skipped") is not None
+    assert suite.get("tests") == "8"
+    assert suite.get("failures") == "3"
+    assert suite.get("skipped") == "3"
+
+
+def test_junit_output_is_valid_xml_and_redacted(report):
+    report["techniques"][1]["output"] = "https://user:pass@somegit.com\x07"
+    text = _report.junit_xml(report)
+    assert "user:pass@" not in text
+    assert "\x07" not in text and "\x1b" not in text
+    properties = {p.get("name"): p.get("value") for p in parse(text).iter("property")}
+    assert properties == dict(run_id="20261128T100000Z", namespace="mdc-simulation", cluster="aks-test",
+                              scenarios="recon,crypto")
+
+
+def test_a_report_that_is_not_a_dict_is_refused():
+    with pytest.raises(_report.ReportError, match="must be a dict"):
+        _report.junit_xml(["not", "a", "report"])
