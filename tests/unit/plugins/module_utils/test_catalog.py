@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib.util
+import os
 import re
 
 import pytest
@@ -119,3 +121,12 @@ def test_alert_matches_older_spelling_and_documented_type():
 def test_unknown_technique_is_named():
     with pytest.raises(KeyError, match="crypto.nope"):
         _catalog.technique("crypto.nope")
+
+
+def test_generated_scenario_pages_are_up_to_date():
+    # tests/render_docs.py writes docs/scenarios/*.md from the catalog; a catalog change must regenerate them.
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+    spec = importlib.util.spec_from_file_location("render_docs", os.path.join(root, "tests", "render_docs.py"))
+    render_docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render_docs)
+    assert render_docs.stale_pages(render_docs.pages(render_docs.load_catalog())) == []
