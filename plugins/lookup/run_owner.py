@@ -16,7 +16,7 @@ description:
   - M(defender.attack_simulation.namespace_claim) records it, so that a later run on the same controller can
     tell a run that was killed (its process is gone) from one that is still running.
 author:
-  - Contributors to defender.attack_simulation
+  - Contributors to defender.attack_simulation (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -139,7 +139,7 @@ def normalize_scenarios(requested):
     """Return the canonical scenario names for ``requested`` (a name, a comma-separated string or a list),
     expanded (``all``), de-duplicated and in catalog order."""
     if isinstance(requested, str):
-        requested = [part for part in requested.split(",")]
+        requested = requested.split(",")
     names = [str(name).strip() for name in requested or []]
     unknown = [name for name in names if name not in SCENARIO_CHOICES]
     if unknown or not names:

@@ -15,7 +15,7 @@ from ansible_collections.kubernetes.core.plugins.module_utils.args_common import
 
 try:
     from kubernetes.client import AuthorizationV1Api, CoreV1Api
-    from kubernetes.client.rest import ApiException
+    from kubernetes.client.rest import ApiException  # pylint: disable=unused-import  # re-exported for the modules
 except ImportError:  # reported by AnsibleK8SModule's own check of the kubernetes library
     AuthorizationV1Api = CoreV1Api = None
 

@@ -17,7 +17,7 @@ description:
   - Nothing is stored in the cluster; safe to run in check mode.
   - The prerequisites role uses it to name exactly the permissions a simulation run is missing.
 author:
-  - Contributors to defender.attack_simulation
+  - Contributors to defender.attack_simulation (!UNKNOWN)
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - ansible.builtin.action_common_attributes
@@ -26,8 +26,10 @@ attributes:
     support: full
   diff_mode:
     support: none
+    description: Returns no diff.
   idempotent:
     support: full
+    description: Running it twice with the same options gives the same result.
 options:
   actions:
     description: The actions to review.

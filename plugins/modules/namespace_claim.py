@@ -22,18 +22,21 @@ description:
     same controller no longer exists, as after a killed run) is taken over; RV(taken_over) names that run
     so that the caller replaces its leftover objects.
 author:
-  - Contributors to defender.attack_simulation
+  - Contributors to defender.attack_simulation (!UNKNOWN)
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
+    description: Can run in check mode.
     details: Reads the namespace and reports what a real run would do; creates and changes nothing.
   diff_mode:
     support: none
+    description: Returns no diff.
   idempotent:
     support: full
+    description: Running it twice with the same options gives the same result.
 options:
   name:
     description: The namespace.
