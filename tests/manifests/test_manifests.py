@@ -1,0 +1,100 @@
+"""Every manifest the deploy role renders is valid against the Kubernetes schemas, with the default variables
+and with every optional setting a private-registry or air-gapped user would set."""
+import json
+import pathlib
+import subprocess
+
+import kubernetes_validate
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+KUBERNETES_VERSION = "1.36.0"
+
+PRIVATE_REGISTRY = {
+    "deploy_victim_image": "registry.example.com/sec/victim:1.0",
+    "deploy_attacker_image": "registry.example.com/sec/attacker:1.0",
+    "deploy_image_pull_policy": "Always",
+    "deploy_image_pull_secrets": ["regcred", "backup-cred"],
+    "deploy_node_selector": {"kubernetes.io/os": "linux", "agentpool": "sim"},
+    "deploy_tolerations": [{"key": "dedicated", "operator": "Equal", "value": "sim", "effect": "NoSchedule"}],
+    "deploy_resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
+    "deploy_extra_labels": {"team": "secops"},
+    "deploy_extra_annotations": {"owner": "secops@example.com"},
+    "deploy_pod_deadline": 900,
+}
+
+
+def render(tmp_path, extra_vars):
+    out = tmp_path / "manifests"
+    out.mkdir()
+    variables = dict(extra_vars, deploy_render_dir=str(out))
+    subprocess.run(
+        ["ansible-playbook", str(ROOT / "tests/manifests/render.yml"), "-e", json.dumps(variables)],
+        cwd=ROOT, check=True, capture_output=True, text=True)
+    return {path.name: yaml.safe_load(path.read_text()) for path in sorted(out.glob("*.yaml"))}
+
+
+@pytest.fixture(scope="module", params=[{}, PRIVATE_REGISTRY], ids=["defaults", "private-registry"])
+def manifests(request, tmp_path_factory):
+    return request.param, render(tmp_path_factory.mktemp("render"), request.param)
+
+
+def test_every_object_is_rendered(manifests):
+    _variables, objects = manifests
+    assert sorted(objects) == [
+        "networkpolicy-attacker.yaml", "networkpolicy-victim.yaml", "pod-attacker.yaml", "pod-victim.yaml",
+        "service-attacker.yaml", "service-victim.yaml", "serviceaccount-victim.yaml"]
+
+
+def test_every_object_validates_against_the_kubernetes_schema(manifests):
+    _variables, objects = manifests
+    for name, obj in objects.items():
+        try:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail("%s: %s" % (name, exc.message))
+
+
+def test_every_object_carries_the_ownership_label_and_the_run_id(manifests):
+    variables, objects = manifests
+    for name, obj in objects.items():
+        labels = obj["metadata"]["labels"]
+        assert labels["app.kubernetes.io/managed-by"] == "defender.attack_simulation", name
+        assert labels["defender.attack-simulation/run-id"] == "20261128-101500-test01", name
+        for key, value in variables.get("deploy_extra_labels", {}).items():
+            assert labels[key] == value, name
+
+
+def test_pods_follow_the_original_chart_and_the_variables(manifests):
+    variables, objects = manifests
+    victim, attacker = objects["pod-victim.yaml"], objects["pod-attacker.yaml"]
+    assert (victim["spec"]["hostname"], victim["spec"]["subdomain"]) == ("victim", "mdc-simulation-victim")
+    assert victim["spec"]["serviceAccountName"] == "mdc-simulation-victim"
+    assert attacker["spec"]["automountServiceAccountToken"] is False
+    assert attacker["spec"]["containers"][0]["command"] == ["python3", "-m", "http.server", "80"]
+    assert attacker["spec"]["containers"][0]["env"] == [{"name": "SCENARIO", "value": "recon,crypto"}]
+    for pod in (victim, attacker):
+        spec = pod["spec"]
+        assert spec["activeDeadlineSeconds"] == variables.get("deploy_pod_deadline", 3600)
+        assert spec["imagePullSecrets"] == [{"name": s} for s in variables.get("deploy_image_pull_secrets", [])]
+        assert spec["nodeSelector"] == variables.get("deploy_node_selector", {})
+        assert spec["tolerations"] == variables.get("deploy_tolerations", [])
+    assert victim["spec"]["containers"][0]["image"] == variables.get(
+        "deploy_victim_image", "ghcr.io/microsoft/defender-for-cloud/attacksimulation/victim:latest")
+
+
+def test_only_the_attacker_may_reach_the_victims_web_port(manifests):
+    _variables, objects = manifests
+    policy = objects["networkpolicy-victim.yaml"]["spec"]
+    assert policy["podSelector"] == {"matchLabels": {"name": "mdc-simulation-victim"}}
+    assert policy["ingress"] == [{"from": [{"podSelector": {"matchLabels": {"name": "mdc-simulation-attacker"}}}],
+                                  "ports": [{"protocol": "TCP", "port": 80}]}]
+
+
+def test_services_are_headless(manifests):
+    _variables, objects = manifests
+    for role in ("victim", "attacker"):
+        service = objects["service-%s.yaml" % role]
+        assert service["spec"]["clusterIP"] == "None"
+        assert service["spec"]["selector"] == {"name": "mdc-simulation-%s" % role}
