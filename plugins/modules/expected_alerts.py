@@ -19,7 +19,7 @@ description:
     whether at least one of the techniques that raise it passed, and when.
   - Talks to nothing and changes nothing; safe to run in check mode.
 author:
-  - Contributors to defender.attack_simulation
+  - Contributors to defender.attack_simulation (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

@@ -51,7 +51,7 @@ def test_technique_ids_are_unique_and_prefixed_by_their_scenario():
     ids = [t["id"] for t in _catalog.TECHNIQUES]
     assert len(ids) == len(set(ids))
     for tech in _catalog.TECHNIQUES:
-        assert tech["id"].split(".")[0] == tech["scenario"]
+        assert tech["id"].split(".", maxsplit=1)[0] == tech["scenario"]
         assert re.match(r"^T\d{4}(\.\d{3})?$", tech["mitre"]), tech["id"]
 
 

@@ -14,7 +14,7 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils import 
 
 
 def record(technique_id, status, rc=0, duration=0.5, message=None, output=""):
-    scenario = technique_id.split(".")[0]
+    scenario = technique_id.split(".", maxsplit=1)[0]
     return dict(id=technique_id, scenario=scenario, technique="t", mitre="T1496", command="x", status=status,
                 rc=rc, started="2026-11-28T10:00:01.000Z", duration=duration, output=output, message=message)
 
