@@ -26,10 +26,11 @@ attributes:
     support: full
   diff_mode:
     support: none
-    description: Returns no diff.
   idempotent:
     support: full
     description: Running it twice with the same options gives the same result.
+  platform:
+    platforms: posix
 options:
   actions:
     description: The actions to review.

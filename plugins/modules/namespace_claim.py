@@ -29,14 +29,14 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Can run in check mode.
     details: Reads the namespace and reports what a real run would do; creates and changes nothing.
   diff_mode:
     support: none
-    description: Returns no diff.
   idempotent:
     support: full
     description: Running it twice with the same options gives the same result.
+  platform:
+    platforms: posix
 options:
   name:
     description: The namespace.
