@@ -53,6 +53,7 @@ units: setup $(TEST_COLLECTION)
 
 lint: setup
 	$(BIN)/ansible-lint --profile production --offline
+	$(BIN)/antsibull-changelog lint
 
 syntax: setup
 	for playbook in playbooks/*.yml; do $(BIN)/ansible-playbook --syntax-check "$$playbook" || exit 1; done
