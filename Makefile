@@ -38,15 +38,17 @@ test: setup docs-check syntax lint sanity units manifests playbook-tests verify-
 	@if tests/cluster/up --status >/dev/null 2>&1; then $(MAKE) --no-print-directory cluster-test e2e; \
 	else echo "== the sealed cluster is not up: end-to-end tests not run here (make cluster-up first; .ci/run does)"; fi
 
-# A copy of the tracked files, because ansible-test needs the ansible_collections/ layout.
+# A copy of the checkout's files, because ansible-test needs the ansible_collections/ layout.
 $(TEST_COLLECTION): FORCE
 	rm -rf $(TEST_COLLECTION) && mkdir -p $(TEST_COLLECTION) $(TEST_ROOT)/ansible_collections/kubernetes
 	git ls-files -co --exclude-standard | grep -v '^tests/cluster/' | rsync -a --files-from=- ./ $(TEST_COLLECTION)/
 	ln -sfn $(SITE)/ansible_collections/kubernetes/core $(TEST_ROOT)/ansible_collections/kubernetes/core
+	# Its own git repository, or ansible-test would list files through the checkout's, which ignores .tmp/.
+	cd $(TEST_COLLECTION) && git init -q && git add -A
 FORCE:
 
 sanity: setup $(TEST_COLLECTION)
-	cd $(TEST_COLLECTION) && git init -q && $(BIN)/ansible-test sanity --local --python 3.11 --color no
+	cd $(TEST_COLLECTION) && $(BIN)/ansible-test sanity --local --python 3.11 --color no
 
 units: setup $(TEST_COLLECTION)
 	cd $(TEST_COLLECTION) && $(BIN)/ansible-test units --local --python 3.11 --color no
