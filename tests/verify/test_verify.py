@@ -1,0 +1,321 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the defender.attack_simulation collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""defender_alerts_info and the verify playbook against the local fake ARM server (tests/arm_server/fake_arm.py).
+
+Runs real ansible / ansible-playbook processes with the collection on ANSIBLE_COLLECTIONS_PATH; no Azure host
+and no Kubernetes cluster is contacted.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import datetime
+import json
+import os
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+SUB, RG = "6f1c8f5e-0000-4000-8000-00000000a11e", "rg-aks"
+CLUSTER = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.ContainerService/managedClusters/aks-prod-1" % (SUB, RG)
+OTHER = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.ContainerService/managedClusters/aks-test-9" % (SUB, RG)
+TENANT, CLIENT, SECRET = "00000000-0000-0000-0000-0000000000aa", "11111111-2222-3333-4444-555555555555", "s3cr3t-value-do-not-print"
+WEBSHELL = "Possible Web Shell activity detected"
+IMDS = "Access to cloud metadata service detected"
+DRIFT = "A drift binary detected executing in the container"
+CRYPTO = ["Possible Web Shell activity detected", "Kubernetes CPU optimization detected",
+          "Command within a container accessed ld.so.preload", "Possible Cryptocoinminer download detected",
+          "Digital currency mining related behavior detected"]
+
+
+def iso(seconds_from_now):
+    moment = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds_from_now)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"  # ARM's 7 fractional digits
+
+
+class FakeArm(object):
+    def __init__(self, state_dir):
+        self.proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "arm_server", "fake_arm.py"),
+                                      "--state-dir", state_dir], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        port_file = os.path.join(state_dir, "port")
+        for _ in range(100):
+            if os.path.exists(port_file):
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("fake ARM did not start: %s" % self.proc.stdout.read1())
+        self.url = "https://127.0.0.1:%s" % open(port_file).read().strip()
+        self.ca = os.path.join(state_dir, "ca.pem")
+        self.context = ssl.create_default_context(cafile=self.ca)
+
+    def call(self, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        with urllib.request.urlopen(urllib.request.Request(self.url + path, data=data), context=self.context) as r:
+            return json.loads(r.read())
+
+    def scenario(self, **scenario):
+        scenario.setdefault("tenant", TENANT)
+        scenario.setdefault("client_id", CLIENT)
+        scenario.setdefault("client_secret", SECRET)
+        self.call("/_control/scenario", scenario)
+
+    def log(self):
+        return self.call("/_control/log")
+
+    def list_requests(self):
+        return [e for e in self.log()["log"] if e["path"].endswith("/providers/Microsoft.Security/alerts")]
+
+
+@pytest.fixture(scope="session")
+def arm(tmp_path_factory):
+    server = FakeArm(str(tmp_path_factory.mktemp("fake_arm")))
+    yield server
+    server.proc.terminate()
+    server.proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def env(tmp_path_factory):
+    collections = tmp_path_factory.mktemp("collections")
+    os.makedirs(str(collections / "ansible_collections" / "defender"))
+    os.symlink(ROOT, str(collections / "ansible_collections" / "defender" / "attack_simulation"))
+    # report() reads the catalog through the same collection path the playbooks use.
+    sys.path.insert(0, str(collections))
+    environ = dict(os.environ)
+    environ.update(
+        PATH=BIN + os.pathsep + environ.get("PATH", ""),
+        ANSIBLE_COLLECTIONS_PATH=str(collections),
+        ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        AZURE_SUBSCRIPTION_ID=SUB, AZURE_CLIENT_ID=CLIENT, AZURE_SECRET=SECRET, AZURE_TENANT=TENANT)
+    return environ
+
+
+def alert(name, display_name, generated=-30, cluster=CLUSTER, **extra):
+    entry = dict(name=name, subscription=SUB, resource_group=RG, location="westeurope", display_name=display_name,
+                 cluster_resource_id=cluster, compromised_entity=cluster.rsplit("/", 1)[1],
+                 start=iso(generated - 5), generated=iso(generated))
+    entry.update(extra)
+    return entry
+
+
+def run_module(env, arm, **args):
+    args = dict(dict(arm_endpoint=arm.url, authority=arm.url, ca_cert=arm.ca), **args)
+    proc = subprocess.run([os.path.join(BIN, "ansible"), "localhost", "-c", "local", "-o",
+                           "-m", "defender.attack_simulation.defender_alerts_info", "-a", json.dumps(args)],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    line = [l for l in proc.stdout.splitlines() if l.startswith("localhost |")]
+    assert line, proc.stdout + proc.stderr
+    return proc, json.loads(line[0].split("=> ", 1)[1])
+
+
+def report(started=-60, scenarios=("lateral_movement",), failed=(), cluster=CLUSTER):
+    from ansible_collections.defender.attack_simulation.plugins.module_utils._catalog import alerts_for, techniques_for
+    techniques = [dict(id=t["id"], scenario=t["scenario"], status="failed" if t["id"] in failed else "passed",
+                       started=iso(started + 1), duration=0.4) for t in techniques_for(list(scenarios))]
+    expected = [dict(display_name=a["display_name"], alert_type=a["alert_type"], latency=a["latency"],
+                     condition=a["condition"], triggered_by=a["triggered_by"],
+                     triggered=any(t["status"] == "passed" for t in techniques if t["id"] in a["triggered_by"]),
+                     triggered_at=iso(started + 1)) for a in alerts_for(list(scenarios))]
+    return {"run_id": "20261128-101500-ab12cd", "started": iso(started)[:19] + "Z", "finished": iso(started + 20),
+            "namespace": "mdc-simulation",
+            "cluster": {"name": cluster.rsplit("/", 1)[1], "aks_resource_id": cluster, "server": "https://aks.example"},
+            "scenarios": list(scenarios), "techniques": techniques, "expected_alerts": expected, "verification": None}
+
+
+def run_verify(env, arm, tmp_path, the_report, deadline, interval=1, *extra):
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(the_report))
+    cmd = [os.path.join(BIN, "ansible-playbook"), "playbooks/verify.yml", "-e", "verify_report_path=%s" % path,
+           "-e", "verify_arm_endpoint=%s verify_authority=%s verify_ca_cert=%s" % (arm.url, arm.url, arm.ca),
+           "-e", "verify_deadline=%d verify_poll_interval=%d" % (deadline, interval)] + list(extra)
+    started = time.time()
+    proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    proc.elapsed = time.time() - started
+    proc.output = proc.stdout + proc.stderr
+    return proc, json.loads(path.read_text())
+
+
+def statuses(written):
+    return dict((a["display_name"], a["status"]) for a in written["verification"]["alerts"])
+
+
+# --- defender_alerts_info -------------------------------------------------------------------------------------
+
+def test_every_page_is_read(env, arm):
+    arm.scenario(page_size=2, alerts=[alert("a%d" % i, IMDS) for i in range(7)])
+    proc, result = run_module(env, arm, since=iso(-3600))
+    assert proc.returncode == 0, proc.stdout
+    assert result["pages"] == 4 and result["listed"] == 7
+    assert sorted(a["name"] for a in result["alerts"]) == ["a%d" % i for i in range(7)]
+    assert [r["query"].count("skipToken") for r in arm.list_requests()] == [0, 1, 1, 1]
+
+
+def test_filters_and_flattened_fields(env, arm):
+    arm.scenario(alerts=[alert("mine", IMDS, alert_type="K8S.NODE_ImdsCall"), alert("theirs", IMDS, cluster=OTHER),
+                         alert("old", IMDS, generated=-7200)])
+    proc, result = run_module(env, arm, since=iso(-3600), cluster_resource_id=CLUSTER.upper(),
+                              display_names=[IMDS.lower() + " (Preview)"], resource_group=RG)
+    assert proc.returncode == 0, proc.stdout
+    assert [a["name"] for a in result["alerts"]] == ["mine"]
+    mine = result["alerts"][0]
+    assert mine["alert_type"] == "K8S.NODE_ImdsCall" and mine["product_component"] == "Containers"
+    assert mine["resource_ids"][0] == CLUSTER and mine["compromised_entity"] == "aks-prod-1"
+    assert mine["alert_uri"].startswith("https://portal.azure.com/") and mine["entities"] == 2
+    assert "/resourceGroups/%s/" % RG in arm.list_requests()[0]["path"]
+
+
+def test_throttling_honours_retry_after_then_succeeds(env, arm):
+    arm.scenario(throttle={"on": [1], "retry_after": 3}, unavailable={"on": [2]}, alerts=[alert("a", IMDS)])
+    started = time.time()
+    proc, result = run_module(env, arm)
+    assert proc.returncode == 0, proc.stdout
+    assert result["retries"] == 2 and [a["name"] for a in result["alerts"]] == ["a"]
+    assert [r["status"] for r in arm.list_requests()] == [429, 503, 200]
+    assert time.time() - started >= 3 + 1  # Retry-After: 3, then 1 s backoff after the 503
+
+
+def test_too_much_throttling_fails_within_bounds(env, arm):
+    arm.scenario(throttle={"on": list(range(1, 50)), "retry_after": 1}, alerts=[alert("a", IMDS)])
+    proc, result = run_module(env, arm, max_retries=2)
+    assert proc.returncode != 0
+    assert "429" in result["msg"] and "after 2 retries" in result["msg"]
+    assert len(arm.list_requests()) == 3
+    arm.scenario(throttle={"on": [1], "retry_after": 120}, alerts=[alert("a", IMDS)])
+    started = time.time()
+    proc, result = run_module(env, arm, max_retry_wait=10)
+    assert proc.returncode != 0 and "max_retry_wait=10" in result["msg"]
+    assert time.time() - started < 60  # a Retry-After beyond the bound fails at once
+
+
+def test_forbidden_names_the_security_reader_role(env, arm):
+    arm.scenario(forbidden=[SUB], alerts=[alert("a", IMDS)])
+    proc, result = run_module(env, arm)
+    assert proc.returncode != 0
+    assert "needs the Security Reader role on subscription %s" % SUB in result["msg"]
+    assert result["status"] == 403
+
+
+def test_wrong_secret_fails_clearly_without_printing_it(env, arm):
+    arm.scenario(client_secret="the-right-one", alerts=[alert("a", IMDS)])
+    wrong = "wr0ng-s3cret-value-zz"
+    proc, result = run_module(env, arm, secret=wrong)
+    assert proc.returncode != 0
+    assert "could not get a token" in result["msg"] and "AADSTS7000215" in result["msg"]
+    assert "client %s in tenant %s" % (CLIENT, TENANT) in result["msg"]
+    assert wrong not in proc.stdout + proc.stderr
+    assert arm.list_requests() == []  # no token, no call to ARM
+    # MSAL only asked the fake authority: tenant discovery, then the token (no instance discovery elsewhere).
+    assert [(e["method"], e["path"].split("/", 2)[2]) for e in arm.log()["log"]] == [
+        ("GET", "v2.0/.well-known/openid-configuration"), ("POST", "oauth2/v2.0/token")]
+
+
+def test_arm_rejects_requests_without_a_valid_token(arm):
+    for headers in ({}, {"Authorization": "Bearer made-up"}):
+        request = urllib.request.Request(
+            arm.url + "/subscriptions/%s/providers/Microsoft.Security/alerts?api-version=2022-01-01" % SUB,
+            headers=headers)
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, context=arm.context)
+        assert caught.value.code == 401
+
+
+# --- the verify playbook ----------------------------------------------------------------------------------
+
+def test_all_alerts_seen(env, arm, tmp_path):
+    arm.scenario(alerts=[alert("w", WEBSHELL), alert("i", IMDS)])
+    proc, written = run_verify(env, arm, tmp_path, report(), deadline=3600)
+    assert proc.returncode == 0, proc.output
+    assert "2 of 2 expected alerts seen" in proc.output
+    assert written["verification"]["summary"] == "2 of 2 expected alerts seen"
+    assert statuses(written) == {WEBSHELL: "seen", IMDS: "seen"}
+    imds = [a for a in written["verification"]["alerts"] if a["display_name"] == IMDS][0]
+    assert imds["alert_id"].endswith("/alerts/i") and imds["portal_link"].startswith("https://portal.azure.com/")
+    assert 25 <= imds["latency_seconds"] <= 35  # technique started 59 s ago, alert generated 30 s ago
+    assert written["run_id"] == "20261128-101500-ab12cd" and written["techniques"]  # the rest is kept
+    assert proc.elapsed < 60  # nothing left to wait for: no polling up to the deadline
+
+
+def test_missing_alert_fails_at_the_deadline_naming_it(env, arm, tmp_path):
+    arm.scenario(alerts=[alert("w", WEBSHELL)])
+    proc, written = run_verify(env, arm, tmp_path, report(started=-60), deadline=66, interval=2)
+    assert proc.returncode == 2, proc.output
+    assert "missing: %s" % IMDS in proc.output
+    assert statuses(written) == {WEBSHELL: "seen", IMDS: "missing"}
+    assert written["verification"]["missing"] == [IMDS]
+    assert len(arm.list_requests()) >= 3  # it polled until the deadline
+
+
+def test_missing_alert_only_warns_when_asked(env, arm, tmp_path):
+    arm.scenario(alerts=[alert("w", WEBSHELL)])
+    proc, written = run_verify(env, arm, tmp_path, report(started=-120), 60, 1, "-e", "verify_on_missing=warn")
+    assert proc.returncode == 0, proc.output
+    assert "[WARNING]" in proc.output and IMDS in proc.output.split("[WARNING]", 1)[1]
+    assert written["verification"]["seen"] == 1 and written["verification"]["expected"] == 2
+
+
+def test_alerts_arriving_after_some_polls_are_awaited(env, arm, tmp_path):
+    arm.scenario(alerts=[alert("w", WEBSHELL, generated=-1), alert("i", IMDS, generated=-1, visible_after=3)])
+    proc, written = run_verify(env, arm, tmp_path, report(started=-30), deadline=120, interval=1)
+    assert proc.returncode == 0, proc.output
+    assert statuses(written) == {WEBSHELL: "seen", IMDS: "seen"}
+    assert arm.log()["list_calls"] == 4  # the first three listings did not have it yet; then polling stopped
+    assert proc.elapsed < 120
+
+
+def test_alerts_of_another_cluster_or_before_the_run_do_not_count(env, arm, tmp_path):
+    arm.scenario(alerts=[alert("w", WEBSHELL), alert("theirs", IMDS, cluster=OTHER),
+                         alert("old", IMDS, generated=-3600)])
+    proc, written = run_verify(env, arm, tmp_path, report(started=-120), deadline=60)
+    assert proc.returncode == 2, proc.output
+    assert statuses(written) == {WEBSHELL: "seen", IMDS: "missing"}
+    assert "missing: %s" % IMDS in proc.output
+
+
+def test_unseen_drift_alert_needs_a_cluster_setting_and_does_not_fail(env, arm, tmp_path):
+    arm.scenario(alerts=[alert("c%d" % i, name) for i, name in enumerate(CRYPTO)])
+    proc, written = run_verify(env, arm, tmp_path, report(scenarios=("crypto",)), deadline=3600)
+    assert proc.returncode == 0, proc.output
+    assert statuses(written)[DRIFT] == "needs_cluster_setting"
+    assert written["verification"]["needs_cluster_setting"] == [DRIFT] and written["verification"]["missing"] == []
+    assert "needs a cluster setting: %s" % DRIFT in proc.output
+    assert proc.elapsed < 60  # the drift alert is not waited for
+
+
+def test_technique_that_did_not_pass_is_not_triggered(env, arm, tmp_path):
+    arm.scenario(alerts=[alert("w", WEBSHELL)])
+    the_report = report(failed=("lateral_movement.metadata_token",))
+    proc, written = run_verify(env, arm, tmp_path, the_report, deadline=3600)
+    assert proc.returncode == 0, proc.output
+    assert statuses(written) == {WEBSHELL: "seen", IMDS: "not_triggered"}
+
+
+def test_report_from_awx_set_stats_variable(env, arm, tmp_path):
+    arm.scenario(alerts=[alert("w", WEBSHELL)])
+    extra = tmp_path / "awx.json"
+    extra.write_text(json.dumps({"defender_simulation": report(started=-120)}))
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/verify.yml", "-e", "@%s" % extra,
+                           "-e", "verify_arm_endpoint=%s verify_authority=%s verify_ca_cert=%s" % (arm.url, arm.url, arm.ca),
+                           "-e", "verify_deadline=60 verify_on_missing=fail"],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout
+    assert "run 20261128-101500-ab12cd: 1 of 2 expected alerts seen (missing: %s)" % IMDS in proc.stdout + proc.stderr
+
+
+def test_report_from_pieces(env, arm, tmp_path):
+    arm.scenario(alerts=[alert("w", WEBSHELL), alert("i", IMDS)])
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/verify.yml",
+                           "-e", "verify_run_id=r9 verify_started=%s verify_cluster_name=aks-prod-1" % iso(-120),
+                           "-e", '{"verify_scenarios": ["lateral-mov"]}',
+                           "-e", "verify_arm_endpoint=%s verify_authority=%s verify_ca_cert=%s" % (arm.url, arm.url, arm.ca),
+                           "-e", "verify_deadline=60"],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout
+    assert "2 of 2 expected alerts seen" in proc.stdout
