@@ -23,7 +23,7 @@ description:
   - Use M(defender.attack_simulation.simulation_verify) or the C(defender.attack_simulation.verify) role to check
     a simulation run's expected alerts against this list.
 author:
-  - Contributors to defender.attack_simulation
+  - Contributors to defender.attack_simulation (!UNKNOWN)
 requirements:
   - python >= 3.8
   - azure-identity >= 1.15

@@ -22,7 +22,7 @@ description:
     setting (the drift alert) and were not seen are V(needs_cluster_setting), not misses.
   - Makes no network call; the C(defender.attack_simulation.verify) role polls the alerts and calls this module.
 author:
-  - Contributors to defender.attack_simulation
+  - Contributors to defender.attack_simulation (!UNKNOWN)
 attributes:
   check_mode:
     support: full
