@@ -234,8 +234,8 @@ class ArmClient(object):
         path = "/subscriptions/%s" % self.params["subscription_id"]
         if self.params.get("resource_group"):
             path += "/resourceGroups/%s" % self.params["resource_group"]
-        return "%s%s/providers/Microsoft.Security/alerts?%s" % (self.endpoint, path,
-                                                                 urlencode({"api-version": API_VERSION}))
+        query = urlencode({"api-version": API_VERSION})
+        return "%s%s/providers/Microsoft.Security/alerts?%s" % (self.endpoint, path, query)
 
     def list_alerts(self):
         """All alert resources in the scope, following nextLink; dict(alerts, pages, retries)."""

@@ -28,6 +28,8 @@ requirements:
   - python >= 3.8
   - azure-identity >= 1.15
   - requests
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -36,6 +38,9 @@ attributes:
     support: none
   idempotent:
     support: full
+    description: Running it twice with the same options gives the same result.
+  platform:
+    platforms: posix
 options:
   subscription_id:
     description:
@@ -165,7 +170,8 @@ EXAMPLES = r"""
   defender.attack_simulation.defender_alerts_info:
     subscription_id: 00000000-0000-0000-0000-000000000000
     since: "2026-11-28T10:15:00Z"
-    cluster_resource_id: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/aks-prod-1
+    cluster_resource_id: >-
+      /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/aks-prod-1
     statuses: [Active]
   register: defender
 

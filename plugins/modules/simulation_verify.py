@@ -23,6 +23,8 @@ description:
   - Makes no network call; the C(defender.attack_simulation.verify) role polls the alerts and calls this module.
 author:
   - Contributors to defender.attack_simulation (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -31,6 +33,9 @@ attributes:
     support: none
   idempotent:
     support: full
+    description: Running it twice with the same options gives the same result.
+  platform:
+    platforms: posix
 options:
   report:
     description:

@@ -250,7 +250,7 @@ class Handler(BaseHTTPRequestHandler):
                                   {"Retry-After": str(scenario["throttle"].get("retry_after", 1))})
         if number in (scenario.get("unavailable") or {}).get("on", []):
             return self.arm_error(503, "ServiceUnavailable", "The service is temporarily unavailable.")
-        if sub in scenario.get("forbidden") or []:
+        if sub in (scenario.get("forbidden") or []):
             return self.arm_error(403, "AuthorizationFailed",
                                   "The client '%s' with object id '%s' does not have authorization to perform action "
                                   "'Microsoft.Security/alerts/read' over scope '/subscriptions/%s' or the scope is "
