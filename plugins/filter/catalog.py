@@ -8,6 +8,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.defender.attack_simulation.plugins.module_utils import _catalog
+from ansible_collections.defender.attack_simulation.plugins.module_utils._aks import aks_identity
 
 
 def technique_info(technique_id):
@@ -19,4 +20,4 @@ def technique_info(technique_id):
 
 class FilterModule(object):
     def filters(self):
-        return {"technique_info": technique_info}
+        return {"technique_info": technique_info, "aks_identity": aks_identity}
