@@ -111,6 +111,7 @@ def owned_objects(api_client):
     for kind, lister in (("Pod", core_api.list_pod_for_all_namespaces),
                          ("Service", core_api.list_service_for_all_namespaces),
                          ("ServiceAccount", core_api.list_service_account_for_all_namespaces),
+                         ("Secret", core_api.list_secret_for_all_namespaces),
                          ("NetworkPolicy", networking.list_network_policy_for_all_namespaces)):
         found += ["%s %s/%s" % (kind, o.metadata.namespace, o.metadata.name)
                   for o in lister(label_selector=OWNED).items]

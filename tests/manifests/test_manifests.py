@@ -15,7 +15,8 @@ PRIVATE_REGISTRY = {
     "deploy_victim_image": "registry.example.com/sec/victim:1.0",
     "deploy_attacker_image": "registry.example.com/sec/attacker:1.0",
     "deploy_image_pull_policy": "Always",
-    "deploy_image_pull_secrets": ["regcred", "backup-cred"],
+    "deploy_image_pull_secrets": ["regcred"],
+    "deploy_registry_credentials": {"server": "registry.example.com", "username": "sim", "password": "s3cret"},
     "deploy_node_selector": {"kubernetes.io/os": "linux", "agentpool": "sim"},
     "deploy_tolerations": [{"key": "dedicated", "operator": "Equal", "value": "sim", "effect": "NoSchedule"}],
     "deploy_resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
@@ -77,7 +78,9 @@ def test_pods_follow_the_original_chart_and_the_variables(manifests):
     for pod in (victim, attacker):
         spec = pod["spec"]
         assert spec["activeDeadlineSeconds"] == variables.get("deploy_pod_deadline", 3600)
-        assert spec["imagePullSecrets"] == [{"name": s} for s in variables.get("deploy_image_pull_secrets", [])]
+        expected_secrets = variables.get("deploy_image_pull_secrets", []) + (
+            ["mdc-simulation-registry"] if variables.get("deploy_registry_credentials") else [])
+        assert spec["imagePullSecrets"] == [{"name": s} for s in expected_secrets]
         assert spec["nodeSelector"] == variables.get("deploy_node_selector", {})
         assert spec["tolerations"] == variables.get("deploy_tolerations", [])
     assert victim["spec"]["containers"][0]["image"] == variables.get(
