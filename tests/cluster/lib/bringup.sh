@@ -2,7 +2,8 @@
 # shellcheck shell=bash
 
 # Debian packages the cluster needs on the host (installed only when missing, non-interactively).
-CLUSTER_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack socat ethtool openssl curl jq util-linux iproute2 skopeo docker-registry)
+CLUSTER_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack socat ethtool openssl curl jq util-linux iproute2 procps
+  skopeo docker-registry mmdebstrap umoci)  # the last line: for tests/cluster/images
 
 install_packages() {
   local missing=() p

@@ -144,10 +144,16 @@ def test_missing_image_fails_fast(core, namespace):
 
 # ---------------------------------------------------------------- sealing (probes from inside a pod only)
 
+def in_host_netns(*cmd):
+    """Run a read-only command (ip addr, ss) in the caller's network namespace, kept open by `run` as a descriptor."""
+    fd = int(os.environ.get("CLUSTER_HOST_NETNS_FD", "9"))
+    return subprocess.run(["nsenter", f"--net=/proc/self/fd/{fd}", *cmd], capture_output=True, text=True, check=True,
+                          pass_fds=(fd,)).stdout
+
+
 def _host_addresses():
     """IPv4 addresses of the host's own network namespace (read from the host ns, no traffic)."""
-    out = subprocess.run(["nsenter", "--net=/proc/1/ns/net", "ip", "-4", "-o", "addr", "show"],
-                         capture_output=True, text=True, check=True).stdout
+    out = in_host_netns("ip", "-4", "-o", "addr", "show")
     return sorted({m for m in re.findall(r"inet (\d+\.\d+\.\d+\.\d+)/", out) if not m.startswith("127.")})
 
 
@@ -199,8 +205,7 @@ def test_nothing_of_the_cluster_listens_on_the_host():
     netns = _ns_inode(CLUSTER_NETNS_PATH)
     for pid in pids:  # every daemon runs in the sealed namespace
         assert _ns_inode(f"/proc/{pid}/ns/net") == netns, f"pid {pid} outside {CLUSTER_NETNS_PATH}"
-    out = subprocess.run(["nsenter", "--net=/proc/1/ns/net", "ss", "-Hltunp"], capture_output=True, text=True,
-                         check=True).stdout
+    out = in_host_netns("ss", "-Hltunp")
     listeners = [(line, {int(p) for p in re.findall(r"pid=(\d+)", line)}) for line in out.splitlines()]
     bad = [line for line, lp in listeners if lp & ours]
     assert not bad, "cluster processes listen in the host namespace:\n" + "\n".join(bad)
