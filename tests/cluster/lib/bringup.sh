@@ -163,7 +163,14 @@ start_coredns() {
   wait_for 60 coredns coredns_ready || die "coredns not ready (log: $LOGS/coredns.log)"
 }
 
+# The kubelet sets these host-wide sysctls (not per network namespace); down puts back the values saved here.
+KUBELET_SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
+
 start_kubelet() {
+  local k f="$CLUSTER_STATE/host-sysctls"
+  if [[ ! -s $f ]]; then
+    for k in "${KUBELET_SYSCTLS[@]}"; do echo "$k=$(sysctl -n "$k")"; done >"$f.tmp" && mv -f "$f.tmp" "$f"
+  fi
   start_daemon kubelet "$CLUSTER_BIN/kubelet" --config="$CONF/kubelet.yaml" \
     --kubeconfig="$PKI/node.kubeconfig" --root-dir="$CLUSTER_STATE/kubelet" \
     --hostname-override="$CLUSTER_NODE_NAME" --node-ip="$CLUSTER_NODE_IP" --v=1
