@@ -108,24 +108,29 @@ module_ok "$HERE/build/etcd" go.etcd.io/etcd/server/v3 "$ETCD_VERSION" || gen_et
 
 n=0
 step() { n=$((n + 1)); log "building $1 ($n/$TOTAL)"; }
+# `go build -o TARGET` skips the link when TARGET already carries the same build ID, so a --force
+# run with a warm GOCACHE takes seconds. Go writes TARGET only after a successful link.
 GO_BUILD=(go build -trimpath -p "${BUILD_JOBS:-2}")
 
 # ---------------------------------------------------------------- kubernetes
 log "downloading modules for k8s.io/kubernetes@$K8S_VERSION (first run only)"
 (cd "$HERE/build/kubernetes" && go mod download)
 k8s_minor="${K8S_VERSION#v1.}"; k8s_minor="${k8s_minor%%.*}"
-build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+# buildDate = commit time of the tag (from the module proxy's .info), not "now": reproducible binaries,
+# and a --force rebuild with a warm GOCACHE is a pure cache hit instead of relinking everything.
+build_date="$(jq -r .Time "$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | jq -r .Info)")"
+build_date="$(date -u -d "$build_date" +%Y-%m-%dT%H:%M:%SZ)"
 k8s_ldflags="-s -w"
+# gitCommit: the module zip carries no commit id; empty instead of the unexpanded "$Format:%H$".
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   k8s_ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$k8s_minor"
-  k8s_ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
+  k8s_ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date -X $pkg.gitCommit="
 done
 for b in "${K8S_BINS[@]}"; do
   step "$b"
   (cd "$HERE/build/kubernetes" &&
     "${GO_BUILD[@]}" -tags=selinux,notest,grpcnotrace -ldflags="$k8s_ldflags" \
-      -o "$CLUSTER_BIN/$b.tmp" "k8s.io/kubernetes/cmd/$b")
-  mv -f "$CLUSTER_BIN/$b.tmp" "$CLUSTER_BIN/$b"
+      -o "$CLUSTER_BIN/$b" "k8s.io/kubernetes/cmd/$b")
 done
 
 # ---------------------------------------------------------------- etcd
@@ -133,18 +138,16 @@ for b in etcd etcdctl; do
   step "$b"
   pkg="go.etcd.io/etcd/server/v3"; [[ $b == etcdctl ]] && pkg="go.etcd.io/etcd/etcdctl/v3"
   (cd "$HERE/build/etcd" &&
-    "${GO_BUILD[@]}" -ldflags="-s -w" -o "$CLUSTER_BIN/$b.tmp" "$pkg")
-  mv -f "$CLUSTER_BIN/$b.tmp" "$CLUSTER_BIN/$b"
+    "${GO_BUILD[@]}" -ldflags="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION" \
+      -o "$CLUSTER_BIN/$b" "$pkg")
 done
 
 # ---------------------------------------------------------------- coredns
 step coredns
-tmpbin="$(mktemp -d "$CLUSTER_BIN/.coredns.XXXXXX")"
 # Run from outside any module; GOFLAGS must not carry -mod with `go install pkg@version`.
-(cd "$tmpbin" && GOFLAGS= GOBIN="$tmpbin" go install -trimpath -p "${BUILD_JOBS:-2}" -ldflags="-s -w" \
+(cd "$CLUSTER_BIN" && GOFLAGS= GOBIN="$CLUSTER_BIN" go install -trimpath -p "${BUILD_JOBS:-2}" \
+  -ldflags="-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
   "github.com/coredns/coredns@$COREDNS_VERSION")
-mv -f "$tmpbin/coredns" "$CLUSTER_BIN/coredns"
-rmdir "$tmpbin"
 
 # ---------------------------------------------------------------- pause
 step pause
@@ -158,10 +161,22 @@ mv -f "$CLUSTER_BIN/pause.tmp" "$CLUSTER_BIN/pause"
 
 # ---------------------------------------------------------------- check + stamp
 log "checking versions"
-"$CLUSTER_BIN/kube-apiserver" --version | grep -qx "Kubernetes $K8S_VERSION" || die "kube-apiserver does not report $K8S_VERSION"
-"$CLUSTER_BIN/kubectl" version --client | grep -q "Client Version: $K8S_VERSION" || die "kubectl does not report $K8S_VERSION"
-"$CLUSTER_BIN/etcd" --version | grep -q "etcd Version: ${ETCD_VERSION#v}" || die "etcd does not report $ETCD_VERSION"
-"$CLUSTER_BIN/coredns" -version | grep -q "CoreDNS-${COREDNS_VERSION#v}" || die "coredns does not report $COREDNS_VERSION"
-"$CLUSTER_BIN/pause" -v >/dev/null || die "pause -v failed"
+# Capture first, then match: `cmd | grep -q` would SIGPIPE cmd and fail under pipefail.
+check() { # check WANT CMD...: CMD's output must contain WANT
+  local want="$1" out; shift
+  out="$("$@" 2>&1)" || die "$* failed: $out"
+  [[ "$out" == *"$want"* ]] || die "$* does not report $want: $out"
+  printf '    %-28s %s\n' "${1##*/}" "$(head -1 <<<"$out")"
+}
+check "Kubernetes $K8S_VERSION" "$CLUSTER_BIN/kube-apiserver" --version
+check "Kubernetes $K8S_VERSION" "$CLUSTER_BIN/kube-controller-manager" --version
+check "Kubernetes $K8S_VERSION" "$CLUSTER_BIN/kube-scheduler" --version
+check "Kubernetes $K8S_VERSION" "$CLUSTER_BIN/kubelet" --version
+check "Kubernetes $K8S_VERSION" "$CLUSTER_BIN/kube-proxy" --version
+check "Client Version: $K8S_VERSION" "$CLUSTER_BIN/kubectl" version --client
+check "etcd Version: ${ETCD_VERSION#v}" "$CLUSTER_BIN/etcd" --version
+check "etcdctl version: ${ETCD_VERSION#v}" "$CLUSTER_BIN/etcdctl" version
+check "CoreDNS-${COREDNS_VERSION#v}" "$CLUSTER_BIN/coredns" -version
+check "pause.c v" "$CLUSTER_BIN/pause" -v
 echo "$STAMP_WANT" > "$STAMP"
 log "done: $(cd "$CLUSTER_BIN" && du -shc "${ALL_BINS[@]}" | tail -1 | cut -f1) in $CLUSTER_BIN"
