@@ -144,7 +144,8 @@ import_images() {
 
 start_registry() {
   local s
-  for s in "$CLUSTER_DIR/images/registry.sh" "$CLUSTER_DIR/images/registry"; do
+  local s
+  for s in "$CLUSTER_DIR/images/registry.sh"; do
     if [[ -x $s ]]; then
       log "registry: ${s#"$CLUSTER_DIR"/} (on $CLUSTER_REGISTRY inside the namespace)"
       "$s" start | sed 's/^/    /'
@@ -213,5 +214,6 @@ cluster_healthy() {
     [[ $d == registry ]] && continue
     alive "$d" || return 1
   done
+  if [[ -x "$CLUSTER_DIR/images/registry.sh" ]]; then "$CLUSTER_DIR/images/registry.sh" status || return 1; fi
   api_ready && coredns_ready && node_ready
 }

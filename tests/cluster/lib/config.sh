@@ -3,21 +3,28 @@
 
 CNI_NETWORK=defender-sim-pods
 
+# _put FILE: write stdin to FILE only when it differs (kube-proxy exits when its config file changes under it).
+_put() {
+  local t; t="$(mktemp "$1.XXXXXX")"
+  cat >"$t"
+  if cmp -s "$t" "$1"; then rm -f "$t"; else chmod 644 "$t"; mv -f "$t" "$1"; fi
+}
+
 write_configs() {
   mkdir -p "$CONF" "$CONF/cni" "$CONF/certs.d/ghcr.io" "$CLUSTER_STATE/containerd" "$CLUSTER_STATE/cni-ipam" \
     "$CLUSTER_STATE/kubelet" "$CLUSTER_STATE/pod-logs" "$CLUSTER_STATE/kubelet-plugins" "$CLUSTER_RUN/containerd"
 
   # resolv.conf for pods with dnsPolicy Default (kubelet resolvConf) and for `run`: CoreDNS only, nothing else.
-  cat >"$CONF/resolv.conf" <<R
+  _put "$CONF/resolv.conf" <<R
 nameserver $CLUSTER_DNS_IP
 search svc.cluster.local cluster.local
 options ndots:5 timeout:2 attempts:2
 R
   # kubelet's resolvConf: no search list of its own (pods get <ns>.svc.cluster.local svc.cluster.local cluster.local).
-  printf 'nameserver %s\noptions timeout:2 attempts:2\n' "$CLUSTER_DNS_IP" >"$CONF/kubelet-resolv.conf"
+  printf 'nameserver %s\noptions timeout:2 attempts:2\n' "$CLUSTER_DNS_IP" | _put "$CONF/kubelet-resolv.conf"
 
   # ---------------------------------------------------------------- containerd (own root/state/socket)
-  cat >"$CONF/containerd.toml" <<T
+  _put "$CONF/containerd.toml" <<T
 version = 2
 root = "$CLUSTER_STATE/containerd/root"
 state = "$CLUSTER_RUN/containerd/state"
@@ -63,7 +70,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 T
 
   # ghcr.io is served by the local registry only: no fallback to the real ghcr.io.
-  cat >"$CONF/certs.d/ghcr.io/hosts.toml" <<T
+  _put "$CONF/certs.d/ghcr.io/hosts.toml" <<T
 server = "http://$CLUSTER_REGISTRY"
 
 [host."http://$CLUSTER_REGISTRY"]
@@ -72,7 +79,7 @@ server = "http://$CLUSTER_REGISTRY"
 T
 
   # ---------------------------------------------------------------- CNI: bridge, no masquerade
-  cat >"$CONF/cni/10-$CNI_NETWORK.conflist" <<J
+  _put "$CONF/cni/10-$CNI_NETWORK.conflist" <<J
 {
   "cniVersion": "1.0.0",
   "name": "$CNI_NETWORK",
@@ -96,7 +103,7 @@ T
 J
 
   # ---------------------------------------------------------------- kubelet
-  cat >"$CONF/kubelet.yaml" <<Y
+  _put "$CONF/kubelet.yaml" <<Y
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 cgroupDriver: cgroupfs
@@ -145,7 +152,7 @@ shutdownGracePeriod: 0s
 Y
 
   # ---------------------------------------------------------------- kube-proxy (iptables, inside the namespace)
-  cat >"$CONF/kube-proxy.yaml" <<Y
+  _put "$CONF/kube-proxy.yaml" <<Y
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: iptables
@@ -154,6 +161,7 @@ clientConnection:
 hostnameOverride: $CLUSTER_NODE_NAME
 bindAddress: $CLUSTER_NODE_IP
 clusterCIDR: $CLUSTER_POD_CIDR
+nodePortAddresses: [primary]
 healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
 conntrack:
@@ -169,7 +177,7 @@ Y
 
   # ---------------------------------------------------------------- CoreDNS (binary, on the node IP:53)
   # Cluster names from the kubernetes plugin; every other name is NXDOMAIN (no forwarding anywhere).
-  cat >"$CONF/Corefile" <<C
+  _put "$CONF/Corefile" <<C
 cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {
     bind $CLUSTER_NODE_IP
     errors
