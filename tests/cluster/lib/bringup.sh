@@ -26,6 +26,13 @@ install_packages() {
 build_binaries() {
   if [[ "${CLUSTER_SKIP_BUILD:-0}" == 1 ]]; then log "binaries: CLUSTER_SKIP_BUILD=1, using $CLUSTER_BIN as it is"
   else
+    # Never two builds at once: wait for one that is already running (someone else's) to finish first.
+    local t0=$SECONDS
+    while pgrep -f 'tests/cluster/build\.sh' >/dev/null || pgrep -f "go build .*-o $CLUSTER_BIN/" >/dev/null; do
+      ((SECONDS - t0 < 5400)) || die "tests/cluster/build.sh has been running for 90 min (another build); giving up"
+      ((SECONDS - t0 == 0)) && log "binaries: another tests/cluster/build.sh is running; waiting for it"
+      sleep 5
+    done
     log "binaries: tests/cluster/build.sh"
     if ! "$CLUSTER_DIR/build.sh" 2>&1 | sed 's/^/    /'; then
       warn "tests/cluster/build.sh failed; going on with the binaries already in $CLUSTER_BIN"
@@ -40,6 +47,12 @@ build_binaries() {
 build_images() {
   if [[ "${CLUSTER_SKIP_BUILD:-0}" == 1 ]]; then log "test images: CLUSTER_SKIP_BUILD=1, using $CLUSTER_IMAGES as it is"
   elif [[ -x "$CLUSTER_DIR/images/build.sh" ]]; then
+    local t0=$SECONDS
+    while pgrep -f 'tests/cluster/images/build\.sh' >/dev/null; do
+      ((SECONDS - t0 < 3600)) || die "tests/cluster/images/build.sh has been running for 60 min (another build); giving up"
+      ((SECONDS - t0 == 0)) && log "test images: another tests/cluster/images/build.sh is running; waiting for it"
+      sleep 5
+    done
     log "test images: tests/cluster/images/build.sh"
     "$CLUSTER_DIR/images/build.sh" | sed 's/^/    /'
   else
