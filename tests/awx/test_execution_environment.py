@@ -88,4 +88,3 @@ def test_the_builders_introspection_finds_both_collections_needs(context, tmp_pa
     for name in NEEDED_PYTHON:
         assert re.search(r"^%s\b.*# .*defender\.attack_simulation" % re.escape(name), text, re.M), text
     assert re.search(r"^kubernetes>=24\.2\.0 +# from collection kubernetes\.core", text, re.M), text
-

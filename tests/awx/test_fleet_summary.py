@@ -97,12 +97,12 @@ def test_a_fleet_lists_every_cluster_with_its_outcome(run_fleet):
 def test_a_limit_narrows_the_fleet(run_fleet):
     """--limit must name localhost too, or the summary play has no host (docs/awx.md says so)."""
     hosts = {name: {"stand_in_report": report(name, ["passed"])} for name in ("aks-a", "aks-b", "aks-c")}
-    result, summaries, _ = run_fleet(hosts, "--limit", "aks-a,aks-b,localhost")
+    result, summaries, unused_markdown = run_fleet(hosts, "--limit", "aks-a,aks-b,localhost")
     assert result.returncode == 0, result.stdout + result.stderr
     assert [row["host"] for row in summaries[0]["runs"]] == ["aks-a", "aks-b"], result.stdout
 
 
 def test_a_single_cluster_gets_no_fleet_summary(run_fleet):
-    result, summaries, _ = run_fleet({"aks-a": {"stand_in_report": report("aks-a", ["passed"])}})
+    result, summaries, unused_markdown = run_fleet({"aks-a": {"stand_in_report": report("aks-a", ["passed"])}})
     assert result.returncode == 0, result.stdout + result.stderr
     assert summaries == []

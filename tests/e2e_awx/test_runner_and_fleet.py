@@ -116,21 +116,31 @@ def fleet(tmp_path, bad=()):
     return inventory
 
 
+class FleetRun:
+    """One finished fleet run: exit status, output, the clusters' JSON reports and the fleet summaries."""
+
+    def __init__(self, returncode, output, reports):
+        self.returncode = returncode
+        self.output = output
+        self.reports = reports
+        found = reports.exists()
+        self.runs = [json.loads(p.read_text()) for p in sorted(reports.glob("defender-simulation-*.json"))] if found else []
+        self.summary_files = sorted(reports.glob("fleet-summary-*.json")) if found else []
+        self.summaries = [json.loads(p.read_text()) for p in self.summary_files]
+
+
 def run_fleet(tmp_path, inventory, *extra):
     reports = tmp_path / "reports"
     result = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), "playbooks/simulate.yml",
                              "-e", "scenario=webshell", "-e", "report_dir=%s" % reports, "-f", "3"] + list(extra),
                             cwd=ROOT, capture_output=True, text=True, env=env(), timeout=1200, check=False)
-    output = result.stdout + result.stderr
-    summaries = sorted(reports.glob("fleet-summary-*.json")) if reports.exists() else []
-    runs = [json.loads(p.read_text()) for p in sorted(reports.glob("defender-simulation-*.json"))] \
-        if reports.exists() else []
-    return result.returncode, output, runs, [json.loads(p.read_text()) for p in summaries], reports
+    return FleetRun(result.returncode, result.stdout + result.stderr, reports)
 
 
 def test_a_fleet_of_three_clusters_runs_in_one_go(tmp_path):
-    rc, output, runs, summaries, reports = run_fleet(tmp_path, fleet(tmp_path))
-    assert rc == 0, output[-8000:]
+    run = run_fleet(tmp_path, fleet(tmp_path))
+    output, runs, summaries = run.output, run.runs, run.summaries
+    assert run.returncode == 0, output[-8000:]
     assert {h: c["failed"] for h, c in recap(output).items()} == {"sim-a": 0, "sim-b": 0, "sim-c": 0, "localhost": 0}
     assert sorted((r["host"], r["namespace"]) for r in runs) == [
         ("sim-a", "mdc-fleet-a"), ("sim-b", "mdc-fleet-b"), ("sim-c", "mdc-fleet-c")]
@@ -145,12 +155,13 @@ def test_a_fleet_of_three_clusters_runs_in_one_go(tmp_path):
     suite = ET.parse(report_file.with_suffix(".xml")).getroot()
     report = json.loads(report_file.read_text())
     assert len(suite.findall(".//testcase")) == len(report["techniques"]) == int(suite.get("tests")) >= 1
-    assert (reports / (pathlib.Path(sorted(reports.glob("fleet-summary-*.json"))[0]).stem + ".md")).is_file()
+    assert run.summary_files[0].with_suffix(".md").is_file()
 
 
 def test_a_cluster_with_a_bad_token_fails_alone(tmp_path):
-    rc, output, runs, summaries, _ = run_fleet(tmp_path, fleet(tmp_path, bad=("sim-b",)))
-    assert rc != 0
+    run = run_fleet(tmp_path, fleet(tmp_path, bad=("sim-b",)))
+    output, runs, summaries = run.output, run.runs, run.summaries
+    assert run.returncode != 0
     counts = recap(output)
     assert counts["sim-a"]["failed"] == 0 and counts["sim-c"]["failed"] == 0, output[-8000:]
     assert counts["sim-b"]["failed"] == 1 or counts["sim-b"]["unreachable"] == 1, output[-8000:]
@@ -171,6 +182,6 @@ def test_per_host_connection_variables_are_enough_without_a_default_kubeconfig(t
     inventory = fleet(tmp_path)
     monkeypatch.delenv("KUBECONFIG")
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config either: only the hosts' own variables
-    rc, output, runs, _, _ = run_fleet(tmp_path, inventory)
-    assert rc == 0, output[-8000:]
-    assert sorted(r["host"] for r in runs) == ["sim-a", "sim-b", "sim-c"]
+    run = run_fleet(tmp_path, inventory)
+    assert run.returncode == 0, run.output[-8000:]
+    assert sorted(r["host"] for r in run.runs) == ["sim-a", "sim-b", "sim-c"]
