@@ -40,8 +40,13 @@ start_daemon() {
   log "starting $name"
   mkdir -p "$LOGS" "$CLUSTER_RUN"
   printf '\n===== %s start %s\n%s\n' "$name" "$(date -u +%FT%TZ)" "$*" >>"$LOGS/$name.log"
-  setsid nsenter --net="$CLUSTER_NETNS_PATH" -- "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
-  echo $! >"$CLUSTER_RUN/$name.pid"
+  rm -f "$CLUSTER_RUN/$name.pid"
+  # The child writes its own PID (setsid forks when the caller has job control, so $! would be wrong), then
+  # nsenter execs the daemon in that same process.
+  setsid sh -c 'echo $$ >"$0"; exec "$@"' "$CLUSTER_RUN/$name.pid" \
+    nsenter --net="$CLUSTER_NETNS_PATH" -- "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  local i
+  for ((i = 0; i < 50; i++)); do [[ -s "$CLUSTER_RUN/$name.pid" ]] && break; sleep 0.05; done
   sleep 0.2
   alive "$name" || { tail -n 30 "$LOGS/$name.log" >&2; die "$name exited at once (log: $LOGS/$name.log)"; }
 }
