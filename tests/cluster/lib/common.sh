@@ -24,12 +24,15 @@ netns_exists() { [[ -e "$CLUSTER_NETNS_PATH" ]] && ip netns list | grep -qw "^$C
 # in_ns CMD...: run CMD in the cluster's network namespace (same mount namespace as the host).
 in_ns() { nsenter --net="$CLUSTER_NETNS_PATH" -- "$@"; }
 
+# running PID: the process exists and is not a zombie (PID 1 here reaps orphans late).
+running() { local st; st="$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null)" && [[ -n $st && ${st:0:1} != Z ]]; }
+
 pid_of() { local f="$CLUSTER_RUN/$1.pid"; [[ -s $f ]] && cat "$f"; }
 
 # alive NAME: the recorded PID of NAME runs and lives in our network namespace.
 alive() {
   local pid; pid="$(pid_of "$1")" || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
+  running "$pid" || return 1
   [[ "$(stat -L -c %i "/proc/$pid/ns/net" 2>/dev/null)" == "$(stat -L -c %i "$CLUSTER_NETNS_PATH" 2>/dev/null)" ]]
 }
 
@@ -54,12 +57,12 @@ start_daemon() {
 # stop_pid PID [NAME]: TERM, wait up to 10 s, then KILL.
 stop_pid() {
   local pid="$1" name="${2:-$1}" i
-  kill -0 "$pid" 2>/dev/null || return 0
+  running "$pid" || return 0
   kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  for ((i = 0; i < 100; i++)); do running "$pid" || return 0; sleep 0.1; done
   warn "$name (pid $pid) ignored TERM; killing"
   kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 30; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  for ((i = 0; i < 30; i++)); do running "$pid" || return 0; sleep 0.1; done
 }
 
 # wait_for SECONDS WHAT CMD...: poll CMD every half second until it succeeds.
