@@ -211,3 +211,20 @@ def test_nothing_of_the_cluster_listens_on_the_host():
     assert not bad, "cluster processes listen in the host namespace:\n" + "\n".join(bad)
     for port in (":6443 ", ":2379 ", ":10250 ", ":5000 "):
         assert not [line for line, _ in listeners if port in line + " " and "containerd" in line], port
+
+
+# ---------------------------------------------------------------- the `run` wrapper itself
+
+def test_run_environment():
+    """`run` keeps the caller's PATH first, appends $CLUSTER_BIN, and gives this process tree the cluster DNS."""
+    path = os.environ["PATH"].split(os.pathsep)
+    cluster_bin = os.environ.get("CLUSTER_BIN")
+    if cluster_bin:
+        assert path[-1] == cluster_bin
+    with open("/etc/resolv.conf") as fh:
+        assert re.search(r"^nameserver 10\.96\.0\.10$", fh.read(), re.M)
+    import socket
+    assert socket.gethostbyname("kubernetes.default.svc.cluster.local") == "10.96.0.1"
+    assert socket.gethostbyname("kube-dns.kube-system") == os.environ.get("CLUSTER_DNS_IP", "10.96.0.10")
+    with pytest.raises(OSError):
+        socket.gethostbyname("example.com")
