@@ -236,7 +236,8 @@ class NamespaceClaim:
                 elif time.monotonic() >= deadline:
                     raise KubeError(
                         "namespace %s is in use by %s: another simulation is running against this cluster; "
-                        "wait for it to finish, use another namespace, or set simulation_wait_timeout"
+                        "wait for it to finish, use another namespace, or let this run wait (wait_timeout; deploy_wait_timeout "
+                        "in the deploy role)"
                         % (self.name, describe_holder(namespace)))
             except ApiException as exc:
                 if exc.status != 409:  # 409: another run won the race; look again

@@ -58,7 +58,7 @@ def playbook_command(playbook, variables, *extra):
 def simulate(tmp_path):
     """Run playbooks/simulate.yml with these variables; report files go to a folder of the test's own."""
     def run(*extra, playbook="simulate.yml", env=None, timeout=900, **variables):
-        report_dir = tmp_path / "reports-%d" % time.monotonic_ns()
+        report_dir = tmp_path / ("reports-%d" % time.monotonic_ns())
         variables.setdefault("report_dir", str(report_dir))
         started = time.monotonic()
         result = subprocess.run(playbook_command(playbook, variables, *extra), cwd=ROOT, capture_output=True,
@@ -73,7 +73,7 @@ def start_simulation(tmp_path):
     started = []
 
     def start(**variables):
-        variables.setdefault("report_dir", str(tmp_path / "reports-%d" % time.monotonic_ns()))
+        variables.setdefault("report_dir", str(tmp_path / ("reports-%d" % time.monotonic_ns())))
         log = open(tmp_path / ("background-%d.log" % len(started)), "w+")  # pylint: disable=consider-using-with
         process = subprocess.Popen(playbook_command("simulate.yml", variables), cwd=ROOT, stdout=log,
                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
