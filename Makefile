@@ -13,8 +13,8 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 scenario ?= crypto
 SIMULATE_ARGS ?=
 
-.PHONY: setup simulate test sanity units lint syntax manifests playbook-tests verify-tests docs-check \
-        cluster-up cluster-down cluster-test e2e demo bench build clean
+.PHONY: setup simulate test sanity units lint syntax manifests playbook-tests verify-tests awx-tests docs-check \
+        cluster-up cluster-down cluster-test e2e e2e-awx demo bench bench-fleet build clean
 
 ## setup: the virtual environment with everything pinned, and this checkout importable as defender.attack_simulation
 setup: $(VENV)/.installed
@@ -34,8 +34,8 @@ simulate: setup
 	$(BIN)/ansible-playbook playbooks/simulate.yml -e scenario=$(scenario) $(SIMULATE_ARGS)
 
 ## test: everything below; the end-to-end suite too when the sealed cluster is up
-test: setup docs-check syntax lint sanity units manifests playbook-tests verify-tests
-	@if tests/cluster/up --status >/dev/null 2>&1; then $(MAKE) --no-print-directory cluster-test e2e; \
+test: setup docs-check syntax lint sanity units manifests playbook-tests verify-tests awx-tests
+	@if tests/cluster/up --status >/dev/null 2>&1; then $(MAKE) --no-print-directory cluster-test e2e e2e-awx; \
 	else echo "== the sealed cluster is not up: end-to-end tests not run here (make cluster-up first; .ci/run does)"; fi
 
 # A copy of the checkout's files, because ansible-test needs the ansible_collections/ layout.
@@ -69,6 +69,9 @@ playbook-tests: setup
 verify-tests: setup
 	$(BIN)/python -m pytest -q tests/verify
 
+awx-tests: setup
+	$(BIN)/python -m pytest -q tests/awx
+
 docs-check: setup
 	$(BIN)/python tests/render_docs.py --check
 
@@ -83,6 +86,9 @@ cluster-test: setup
 e2e: setup
 	tests/cluster/run -- $(BIN)/python -m pytest -q tests/e2e
 
+e2e-awx: setup
+	tests/cluster/run -- $(BIN)/python -m pytest -q tests/e2e_awx
+
 ## demo: bring the sealed cluster up if needed, then run a scenario on it
 demo: setup
 	tests/cluster/up
@@ -90,6 +96,9 @@ demo: setup
 
 bench: setup
 	tests/cluster/run -- $(BIN)/python tests/bench/scenario_timing.py
+
+bench-fleet: setup
+	tests/cluster/run -- $(BIN)/python tests/bench/fleet_timing.py
 
 build: setup
 	$(BIN)/ansible-galaxy collection build --force

@@ -29,9 +29,8 @@ def aks_identity(nodes):
         group_and_name = _strip_default_group(match.group(2), location)
         if group_and_name and group_and_name.count("_") == 1:
             group, name = group_and_name.split("_")
-            identity.update(name=name, resource_id="/subscriptions/%s/resourceGroups/%s/providers/"
-                                                  "Microsoft.ContainerService/managedClusters/%s"
-                                                  % (match.group(1), group, name))
+            resource_id = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.ContainerService/managedClusters/%s"
+            identity.update(name=name, resource_id=resource_id % (match.group(1), group, name))
         break
     return identity
 

@@ -15,13 +15,15 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-STAGES = {"prerequisites": "prerequisites", "deploy": "deploy", "techniques": "techniques", "report": "report",
-          "cleanup": "cleanup"}
+STAGES = ("prerequisites", "deploy", "techniques", "report", "cleanup")
+
+
+def parse_time(text):
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def seconds(start, end):
-    parse = lambda t: datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")  # noqa: E731
-    return (parse(end) - parse(start)).total_seconds()
+    return (parse_time(end) - parse_time(start)).total_seconds()
 
 
 def run_once(scenario):

@@ -174,10 +174,6 @@ def test_a_cluster_with_a_bad_token_fails_alone(tmp_path):
     assert "fleet: 2 of 3 clusters passed" in output
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="simulate.yml's module_defaults do not cover kubernetes.core.k8s_cluster_info (not in the "
-                   "kubernetes.core.k8s action group): the prerequisites check ignores a host's kubeconfig/context/"
-                   "host/api_key and reads the default kubeconfig")
 def test_per_host_connection_variables_are_enough_without_a_default_kubeconfig(tmp_path, monkeypatch):
     inventory = fleet(tmp_path)
     monkeypatch.delenv("KUBECONFIG")
