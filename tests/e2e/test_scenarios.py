@@ -76,7 +76,8 @@ def test_secrets_finds_the_git_credentials_and_cuts_the_token_short(simulate):
     assert_report_is_complete(run, ["secrets"])
     found = run.technique("secrets.git_credentials")["output"]
     assert "found /home/user/.git-credentials:" in found
-    assert "https://user:p...(cut)@somegit.com" in found and "user:pass@" not in run.output + str(run.report)
+    # The script prints the password cut short; the report's redaction keeps only its first character.
+    assert "https://user:p\u2026@somegit.com" in found and "user:pass@" not in run.output + str(run.report)
     token = run.technique("secrets.service_account_token")["output"]
     printed = re.search(r"service-account token: (\S{30})\.\.\.\(cut\)$", token.strip())
     assert printed and printed.group(1).startswith("eyJ"), token
