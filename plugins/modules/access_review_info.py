@@ -21,16 +21,7 @@ author:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
-    description: Running it twice with the same options gives the same result.
-  platform:
-    platforms: posix
+  - defender.attack_simulation.attributes
 options:
   actions:
     description: The actions to review.

@@ -30,17 +30,10 @@ requirements:
   - requests
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - defender.attack_simulation.attributes
 attributes:
   check_mode:
-    support: full
     details: The module only reads; it does the same in check mode.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
-    description: Running it twice with the same options gives the same result.
-  platform:
-    platforms: posix
 options:
   subscription_id:
     description:

@@ -22,17 +22,7 @@ author:
   - Contributors to defender.attack_simulation (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  idempotent:
-    description:
-      - When run twice with the same arguments, the module returns the same result and changes nothing.
-    support: full
-  platform:
-    platforms: posix
+  - defender.attack_simulation.attributes
 options:
   scenarios:
     description:

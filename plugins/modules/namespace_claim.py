@@ -26,17 +26,10 @@ author:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - ansible.builtin.action_common_attributes
+  - defender.attack_simulation.attributes
 attributes:
   check_mode:
-    support: full
     details: Reads the namespace and reports what a real run would do; creates and changes nothing.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
-    description: Running it twice with the same options gives the same result.
-  platform:
-    platforms: posix
 options:
   name:
     description: The namespace.

@@ -25,17 +25,10 @@ author:
   - Contributors to defender.attack_simulation (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - defender.attack_simulation.attributes
 attributes:
   check_mode:
-    support: full
     details: The module only computes; it does the same in check mode.
-  diff_mode:
-    support: none
-  idempotent:
-    support: full
-    description: Running it twice with the same options gives the same result.
-  platform:
-    platforms: posix
 options:
   report:
     description:
