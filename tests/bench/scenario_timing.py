@@ -62,7 +62,7 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--scenario", default="all")
     args = parser.parse_args()
-    rows = [run_once(args.scenario) for _ in range(args.runs)]
+    rows = [run_once(args.scenario) for _run in range(args.runs)]
     print("scenario=%s, %d runs (median)" % (args.scenario, args.runs))
     print("  wall time, ansible-playbook start to cleanup done: %.1f s" % statistics.median(r[0] for r in rows))
     for stage in STAGES:
