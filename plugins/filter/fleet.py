@@ -1,0 +1,14 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the defender.attack_simulation collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.defender.attack_simulation.plugins.module_utils._fleet import fleet_row, fleet_summary
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"fleet_row": fleet_row, "fleet_summary": fleet_summary}

@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the defender.attack_simulation collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One summary of a fleet run: a row per cluster, from the report each cluster's run left (or did not)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+FAILED_STATUSES = ("failed", "unreachable")
+
+
+def _count(techniques, status):
+    return len([t for t in techniques if t.get("status") == status])
+
+
+def fleet_row(report, host, report_path="", check_mode=False):
+    """The row of one cluster; ``report`` is its (verified) run report, or None when the run failed before it."""
+    if not report:
+        return dict(host=host, status="failed", message="failed before the report, see its output", run_id=None,
+                    cluster=None, namespace=None, scenarios=[], report=None,
+                    techniques=dict(passed=0, failed=0, unreachable=0, skipped=0), expected_alerts=0)
+    techniques = report.get("techniques") or []
+    failed = [t["id"] for t in techniques if t.get("status") in FAILED_STATUSES]
+    verification = report.get("verification") or {}
+    missing = verification.get("missing") or []
+    if failed:
+        message = "%d technique(s) failed: %s" % (len(failed), ", ".join(failed))
+    elif missing:
+        message = "expected alerts missing: %s" % ", ".join(missing)
+    elif not report_path and not check_mode:
+        message = "failed while writing the report, see its output"
+    else:
+        message = verification.get("summary") or "%d technique(s) passed or skipped" % len(techniques)
+    return dict(
+        host=host,
+        status="failed" if failed or missing or (not report_path and not check_mode) else "passed",
+        message=message, run_id=report.get("run_id"), cluster=(report.get("cluster") or {}).get("name"),
+        namespace=report.get("namespace"), scenarios=report.get("scenarios") or [], report=report_path or None,
+        techniques=dict((status, _count(techniques, status)) for status in ("passed", "failed", "unreachable", "skipped")),
+        expected_alerts=len([a for a in report.get("expected_alerts") or [] if a.get("triggered") is not False]),
+    )
+
+
+def fleet_summary(rows, generated):
+    passed = len([row for row in rows if row["status"] == "passed"])
+    return dict(generated=generated, clusters=len(rows), passed=passed, failed=len(rows) - passed, runs=rows,
+                lines=["fleet: %d of %d clusters passed" % (passed, len(rows))]
+                + ["  %s: %s, %s" % (row["host"], row["status"], row["message"]) for row in rows])

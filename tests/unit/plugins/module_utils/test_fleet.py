@@ -1,0 +1,33 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.defender.attack_simulation.plugins.module_utils._fleet import fleet_row, fleet_summary
+
+
+def report(*statuses, **extra):
+    base = dict(run_id="r1", namespace="ns", cluster={"name": "aks"}, scenarios=["crypto"],
+                techniques=[dict(id="crypto.t%d" % i, status=s) for i, s in enumerate(statuses)],
+                expected_alerts=[dict(triggered=True), dict(triggered=False)])
+    base.update(extra)
+    return base
+
+
+def test_a_run_that_passed():
+    row = fleet_row(report("passed", "passed"), "a", "/r/a.json")
+    assert (row["status"], row["message"], row["expected_alerts"]) == ("passed", "2 technique(s) passed or skipped", 1)
+
+
+def test_failed_techniques_missing_alerts_and_no_report_each_fail_the_cluster_and_say_why():
+    assert fleet_row(report("passed", "failed"), "a", "/r")["message"] == "1 technique(s) failed: crypto.t1"
+    missing = fleet_row(report("passed", verification={"missing": ["X"]}), "b", "/r")
+    assert (missing["status"], missing["message"]) == ("failed", "expected alerts missing: X")
+    assert fleet_row(None, "c")["message"] == "failed before the report, see its output"
+
+
+def test_the_summary_counts_and_lists_every_cluster():
+    summary = fleet_summary([fleet_row(report("passed"), "a", "/r"), fleet_row(None, "b")], "2026-11-29T00:00:00Z")
+    assert (summary["clusters"], summary["passed"], summary["failed"]) == (2, 1, 1)
+    assert summary["lines"][0] == "fleet: 1 of 2 clusters passed"
