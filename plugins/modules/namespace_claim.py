@@ -117,6 +117,8 @@ OWNER = "defender.attack-simulation/owner"
 STARTED_AT = "defender.attack-simulation/started-at"
 EXPIRES_AT = "defender.attack-simulation/expires-at"
 POLL_SECONDS = 3
+# How much longer than for a live run to wait for a namespace an earlier cleanup is still deleting.
+TERMINATING_GRACE = 300
 
 
 def utcnow():
@@ -219,7 +221,9 @@ class NamespaceClaim:
                         "or change it; choose another namespace with the variable simulation_namespace"
                         % (self.name, MANAGED_BY_VALUE, MANAGED_BY_LABEL, MANAGED_BY_VALUE))
                 if namespace.status.phase == "Terminating":
-                    pass  # an earlier cleanup is still deleting it: wait for it to go
+                    if time.monotonic() >= deadline + TERMINATING_GRACE:
+                        raise KubeError("namespace %s is still terminating after %s seconds"
+                                        % (self.name, self.params["wait_timeout"] + TERMINATING_GRACE))
                 elif labels.get(RUN_ID_LABEL) == self.params["run_id"]:
                     return dict(changed=False, created=False, taken_over=None,
                                 namespace=summary({"name": self.name, "labels": labels,
@@ -235,10 +239,6 @@ class NamespaceClaim:
             except ApiException as exc:
                 if exc.status != 409:  # 409: another run won the race; look again
                     raise KubeError("namespace %s: cannot claim it: %s" % (self.name, api_reason(exc)))
-            if namespace is not None and namespace.status.phase == "Terminating" and \
-                    time.monotonic() >= deadline + 300:
-                raise KubeError("namespace %s is still terminating after %s seconds"
-                                % (self.name, self.params["wait_timeout"] + 300))
             time.sleep(POLL_SECONDS)
 
 
