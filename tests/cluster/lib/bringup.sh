@@ -3,7 +3,8 @@
 
 # Debian packages the cluster needs on the host (installed only when missing, non-interactively).
 CLUSTER_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack socat ethtool openssl curl jq util-linux iproute2 procps
-  skopeo docker-registry mmdebstrap umoci)  # the last line: for tests/cluster/images
+  skopeo docker-registry mmdebstrap umoci  # for tests/cluster/images
+  bpftrace)  # the exec/open/connect recorder
 
 install_packages() {
   local missing=() p
@@ -12,6 +13,7 @@ install_packages() {
   done
   ((${#missing[@]})) || return 0
   log "installing ${missing[*]}"
+  mkdir -p "$CLUSTER_CACHE"
   # Packages with services (docker-registry, containerd) must not start them on the host: policy-rc.d says no,
   # only for the duration of this install, and only if no policy-rc.d exists already.
   local policy=/usr/sbin/policy-rc.d own_policy=0
