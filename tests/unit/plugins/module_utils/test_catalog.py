@@ -129,4 +129,4 @@ def test_generated_scenario_pages_are_up_to_date():
     spec = importlib.util.spec_from_file_location("render_docs", os.path.join(root, "tests", "render_docs.py"))
     render_docs = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(render_docs)
-    assert render_docs.stale_pages(render_docs.pages(render_docs.load_catalog())) == []
+    assert render_docs.stale_pages(render_docs.pages(render_docs.load_catalog(), render_docs.load_signals())) == []
