@@ -23,10 +23,23 @@ except ImportError:  # reported by AnsibleK8SModule's own check of the kubernete
         status = None
 
 
+# The one home of the names of what a run creates (the lookup simulation_names gives them to YAML).
+# Each is the pod name, the container name and the headless service name, as in Microsoft's chart;
+# the victim's ServiceAccount is VICTIM too.
+ATTACKER = "mdc-simulation-attacker"
+VICTIM = "mdc-simulation-victim"
 # The label that marks every object this collection creates; cleanup deletes only what carries it.
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "defender.attack_simulation"
+MANAGED_BY_SELECTOR = "%s=%s" % (MANAGED_BY_LABEL, MANAGED_BY_VALUE)
 RUN_ID_LABEL = "defender.attack-simulation/run-id"
+
+
+def simulation_names():
+    """The names above, keyed for YAML (lookup simulation_names)."""
+    return dict(attacker=ATTACKER, victim=VICTIM, managed_by_label=MANAGED_BY_LABEL,
+                managed_by_value=MANAGED_BY_VALUE, managed_by_selector=MANAGED_BY_SELECTOR,
+                run_id_label=RUN_ID_LABEL)
 
 
 def auth_argument_spec():

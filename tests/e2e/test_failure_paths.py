@@ -97,7 +97,7 @@ def test_an_unpullable_image_fails_the_deploy_at_once_and_cleanup_still_runs(sim
     image = "ghcr.io/microsoft/defender-for-cloud/attacksimulation/no-such-image:latest"
     run = simulate(scenario="webshell", deploy_victim_image=image)
     assert run.returncode != 0
-    assert re.search(r"pod mdc-simulation/mdc-simulation-victim container victim cannot start: "
+    assert re.search(r"pod mdc-simulation/mdc-simulation-victim container mdc-simulation-victim cannot start: "
                      r"(ErrImagePull|ImagePullBackOff): .* \(image %s\)" % re.escape(image), run.output), run
     assert run.seconds < 240, "the deploy waited %.0f s: it must fail as soon as the pull fails" % run.seconds
     assert "Clean up what this run created" in run.output

@@ -72,6 +72,9 @@ def test_pods_follow_the_original_chart_and_the_variables(manifests):
     victim, attacker = objects["pod-victim.yaml"], objects["pod-attacker.yaml"]
     assert (victim["spec"]["hostname"], victim["spec"]["subdomain"]) == ("victim", "mdc-simulation-victim")
     assert victim["spec"]["serviceAccountName"] == "mdc-simulation-victim"
+    # A detection may key on the container name: the chart's, the pod's own name.
+    assert [c["name"] for c in victim["spec"]["containers"]] == ["mdc-simulation-victim"]
+    assert [c["name"] for c in attacker["spec"]["containers"]] == ["mdc-simulation-attacker"]
     assert attacker["spec"]["automountServiceAccountToken"] is False
     assert attacker["spec"]["containers"][0]["command"] == ["python3", "-m", "http.server", "80"]
     assert attacker["spec"]["containers"][0]["env"] == [{"name": "SCENARIO", "value": "recon,crypto"}]
