@@ -34,9 +34,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-from datetime import datetime, timezone
 
 from ansible_collections.defender.attack_simulation.plugins.module_utils._catalog import technique
+from ansible_collections.defender.attack_simulation.plugins.module_utils._time import format_time_ms
 
 MARKER_STARTED = "@@started="
 MARKER_TECHNIQUE_EXIT = "@@technique-exit="
@@ -172,24 +172,6 @@ def _float_marker(markers, marker):
         return None
 
 
-def iso_timestamp(value):
-    """ISO 8601 UTC with milliseconds and a Z (``2026-11-28T10:00:00.123Z``) from epoch seconds, a
-    datetime, or an ISO string (returned as given); None stays None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        moment = datetime.fromtimestamp(value, timezone.utc)
-    else:
-        try:
-            moment = datetime.fromtimestamp(float(value), timezone.utc)
-        except ValueError:
-            return str(value)
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (moment.microsecond // 1000)
-
-
 def bound_output(text, max_lines=OUTPUT_MAX_LINES, max_chars=OUTPUT_MAX_CHARS):
     """The tail of ``text``: at most ``max_lines`` lines and ``max_chars`` characters, marked when cut."""
     lines = (text or "").splitlines()
@@ -256,7 +238,7 @@ def technique_record(exec_result, technique_id, script, started=None, webshell_u
                           % (technique_id, type(exec_result).__name__))
     record = dict(id=planned["id"], scenario=planned["scenario"], technique=planned["name"],
                   mitre=planned["mitre"], command=script, status=None, rc=None,
-                  started=iso_timestamp(started), duration=0.0, output="", message=None)
+                  started=format_time_ms(started), duration=0.0, output="", message=None)
     if exec_result.get("skipped"):
         record.update(status=STATUS_SKIPPED,
                       message="skipped: %s" % (exec_result.get("skip_reason") or "check mode or a false condition"))
@@ -268,7 +250,7 @@ def technique_record(exec_result, technique_id, script, started=None, webshell_u
     status, rc, message = _judge(exec_result, markers, output, planned["id"], webshell_url)
     duration = _float_marker(markers, MARKER_DURATION)
     record.update(status=status, rc=rc, message=message,
-                  started=iso_timestamp(markers.get(MARKER_STARTED)) or record["started"],
+                  started=format_time_ms(markers.get(MARKER_STARTED)) or record["started"],
                   duration=round(duration, 3) if duration is not None else 0.0,
                   output=bound_output(redact(output)))
     return record

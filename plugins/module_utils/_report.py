@@ -9,7 +9,7 @@ A run report is a dict::
      "scenarios": [...], "techniques": [technique records], "expected_alerts": [expected_alerts' alerts],
      "verification": None or {"alerts": [{"display_name", "seen", "status", "condition", ...}], "summary"}}
 
-``verification`` is what ``_alerts.verify`` returns; only ``alerts[].display_name`` and ``alerts[].seen``
+``verification`` is what ``_verification.verify`` returns; only ``alerts[].display_name`` and ``alerts[].seen``
 are required here (``status`` and ``condition`` refine the outcome when present).
 """
 
@@ -36,7 +36,7 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class ReportError(ValueError):
-    """A report that cannot be rendered; the message names the field."""
+    """A run report that cannot be rendered or verified; the message names the run and the field."""
 
 
 def _require_report(report):

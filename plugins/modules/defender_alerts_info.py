@@ -273,7 +273,8 @@ retries:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.defender.attack_simulation.plugins.module_utils._alerts import filter_alerts, flatten_alert, parse_time
+from ansible_collections.defender.attack_simulation.plugins.module_utils._alert_filter import filter_alerts, flatten_alert
+from ansible_collections.defender.attack_simulation.plugins.module_utils._time import parse_time
 from ansible_collections.defender.attack_simulation.plugins.module_utils._arm import (
     ARM_ARGUMENT_SPEC,
     ARM_REQUIRED_IF,

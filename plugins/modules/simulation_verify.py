@@ -183,12 +183,9 @@ scope:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.defender.attack_simulation.plugins.module_utils._alerts import (
-    ReportError,
-    format_time,
-    run_scope,
-    verify,
-)
+from ansible_collections.defender.attack_simulation.plugins.module_utils._report import ReportError
+from ansible_collections.defender.attack_simulation.plugins.module_utils._time import format_time
+from ansible_collections.defender.attack_simulation.plugins.module_utils._verification import run_scope, verify
 
 # Kept out of the stored report: they only make sense at the moment of the check.
 _TRANSIENT = ("lines", "pending", "remaining_seconds")

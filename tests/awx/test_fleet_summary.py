@@ -1,4 +1,4 @@
-"""The fleet summary (the second play of playbooks/simulate.yml), without a cluster.
+"""The fleet summary (the second play of playbooks/simulate.yml, the report role's fleet entry point), without a cluster.
 
 A stand-in first play leaves what the real one leaves on each host: a report that passed, a report with a failed
 technique, a verified report with a missing alert, and nothing for a cluster that failed before its report.
@@ -6,7 +6,6 @@ Then the real second play runs, taken from simulate.yml as it is."""
 import json
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 
@@ -47,7 +46,6 @@ def run_fleet(tmp_path):
     plays = yaml.safe_load((ROOT / "playbooks" / "simulate.yml").read_text())
     assert len(plays) == 2 and plays[1]["hosts"] == "localhost"
     (tmp_path / "playbook.yml").write_text(yaml.safe_dump([STAND_IN, plays[1]], sort_keys=False))
-    shutil.copytree(ROOT / "playbooks" / "templates", tmp_path / "templates")
 
     def run(hosts, *extra):
         (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))

@@ -172,10 +172,3 @@ def test_unknown_technique_id_is_refused():
 def test_a_non_dict_exec_result_is_refused():
     with pytest.raises(_records.RecordError, match="registered k8s_exec result"):
         _records.technique_record("stdout text", "crypto.miner_run", "x")
-
-
-def test_iso_timestamp():
-    assert _records.iso_timestamp(1795860000.5) == "2026-11-28T10:00:00.500Z"
-    assert _records.iso_timestamp("1795860000.123456") == "2026-11-28T10:00:00.123Z"
-    assert _records.iso_timestamp("2026-11-28T10:00:00Z") == "2026-11-28T10:00:00Z"
-    assert _records.iso_timestamp(None) is None

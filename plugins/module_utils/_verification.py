@@ -1,155 +1,37 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the defender.attack_simulation collection
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pure functions: flatten Defender for Cloud alerts, filter them, and verify a run report against them.
+"""Verify a run report against the Defender for Cloud alerts listed for its cluster since its start.
 
-No I/O here; the modules hand in ARM payloads and reports, and get back plain dicts.
+Pure functions; the simulation_verify module hands in a report and flat alerts, and gets back plain dicts.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
+from ansible_collections.defender.attack_simulation.plugins.module_utils._alert_filter import (
+    filter_alerts,
+    flatten_alert,
+)
 from ansible_collections.defender.attack_simulation.plugins.module_utils._catalog import (
-    SCENARIOS,
     alert_matches,
     alerts_for,
     normalize_scenarios,
+)
+from ansible_collections.defender.attack_simulation.plugins.module_utils._report import ReportError
+from ansible_collections.defender.attack_simulation.plugins.module_utils._time import (
+    format_time,
+    parse_time,
+    utcnow,
 )
 
 STATUS_SEEN = "seen"
 STATUS_MISSING = "missing"
 STATUS_NEEDS_CLUSTER_SETTING = "needs_cluster_setting"
 STATUS_NOT_TRIGGERED = "not_triggered"
-
-
-UTC = timezone.utc
-
-_ISO = re.compile(
-    r"^\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-    r"\s*(Z|[+-]\d{2}:?\d{2})?\s*$", re.IGNORECASE)
-
-
-def parse_time(value):
-    """An aware UTC datetime from an ISO 8601 string (ARM writes 7 fractional digits), a datetime, or None.
-
-    A timestamp without an offset is taken as UTC. ValueError names the value it could not read."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    match = _ISO.match(str(value))
-    if not match:
-        raise ValueError("%r is not an ISO 8601 timestamp (expected e.g. 2026-11-28T10:15:00Z)" % (value,))
-    year, month, day, hour, minute, second, fraction, offset = match.groups()
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    parsed = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, UTC)
-    if offset and offset.upper() != "Z":
-        sign = -1 if offset[0] == "-" else 1
-        digits = offset[1:].replace(":", "")
-        parsed -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-    return parsed
-
-
-def format_time(value):
-    """ISO 8601 in UTC with a Z, to the second, or None."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
-
-
-def utcnow():
-    return datetime.now(UTC)
-
-
-def flatten_alert(raw):
-    """One ARM alert resource as a flat dict; an already flat alert is returned unchanged."""
-    if "properties" not in raw and "display_name" in raw:
-        return dict(raw)
-    props = raw.get("properties") or {}
-    flat = dict(
-        id=raw.get("id"),
-        name=raw.get("name"),
-        alert_type=props.get("alertType"),
-        display_name=props.get("alertDisplayName"),
-        system_alert_id=props.get("systemAlertId"),
-        severity=props.get("severity"),
-        intent=props.get("intent"),
-        status=props.get("status"),
-        start_time=props.get("startTimeUtc"),
-        end_time=props.get("endTimeUtc"),
-        time_generated=props.get("timeGeneratedUtc"),
-        compromised_entity=props.get("compromisedEntity"),
-        resource_ids=[r.get("azureResourceId") for r in props.get("resourceIdentifiers") or []
-                      if r.get("azureResourceId")],
-        alert_uri=props.get("alertUri"),
-        product_component=props.get("productComponentName"),
-        extended_properties=props.get("extendedProperties") or {},
-        entities=len(props.get("entities") or []),
-    )
-    flat["catalog_name"] = catalog_name(flat)
-    return flat
-
-
-def _catalog_entry(display_name=None, alert_type=None):
-    for entry in alerts_for(SCENARIOS):
-        if alert_matches(entry, display_name=display_name, alert_type=alert_type):
-            return entry
-    return None
-
-
-def catalog_name(alert):
-    """The catalog display name a flat alert stands for (older spellings, " (Preview)" and
-    documented types included), or None for an alert the catalog does not know."""
-    entry = _catalog_entry(alert.get("display_name"), alert.get("alert_type"))
-    return entry["display_name"] if entry else None
-
-
-def _alert_time(alert):
-    # startTimeUtc is when the activity happened; timeGeneratedUtc is the fallback when it is absent.
-    return parse_time(alert.get("start_time") or alert.get("time_generated"))
-
-
-def _same_cluster(alert, cluster_resource_id=None, cluster_name=None):
-    if cluster_resource_id:
-        wanted = cluster_resource_id.rstrip("/").casefold()
-        return any((rid or "").rstrip("/").casefold() == wanted for rid in alert.get("resource_ids") or [])
-    if cluster_name:
-        return (alert.get("compromised_entity") or "").casefold() == cluster_name.casefold()
-    return True
-
-
-def filter_alerts(alerts, since=None, until=None, cluster_resource_id=None, cluster_name=None,
-                  display_names=None, alert_types=None, statuses=None):
-    """The flat alerts that pass every filter given; names, types and statuses compare case-insensitively,
-    display names also ignore a trailing " (Preview)"."""
-    since, until = parse_time(since), parse_time(until)
-    types = set(t.casefold() for t in alert_types or [])
-    wanted_statuses = set(s.casefold() for s in statuses or [])
-    names = [_catalog_entry(n) or dict(display_name=n, alert_type=None, aliases=[]) for n in display_names or []]
-    kept = []
-    for alert in alerts:
-        when = _alert_time(alert)
-        if since and (when is None or when < since):
-            continue
-        if until and (when is None or when > until):
-            continue
-        if not _same_cluster(alert, cluster_resource_id, cluster_name):
-            continue
-        if types and (alert.get("alert_type") or "").casefold() not in types:
-            continue
-        if wanted_statuses and (alert.get("status") or "").casefold() not in wanted_statuses:
-            continue
-        if names and not any(alert_matches(n, display_name=alert.get("display_name"),
-                                           alert_type=alert.get("alert_type")) for n in names):
-            continue
-        kept.append(alert)
-    return kept
-
-
-class ReportError(ValueError):
-    """A run report that cannot be verified; the message says which field is wrong."""
 
 
 def run_scope(report):
