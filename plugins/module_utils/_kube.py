@@ -14,13 +14,17 @@ import json
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 
 try:
-    from kubernetes.client import AuthorizationV1Api, CoreV1Api
+    from kubernetes.client import ApiClient, AuthorizationV1Api, CoreV1Api
     from kubernetes.client.rest import ApiException  # pylint: disable=unused-import  # re-exported for the modules
+    from urllib3.exceptions import HTTPError as TransportError
 except ImportError:  # reported by AnsibleK8SModule's own check of the kubernetes library
-    AuthorizationV1Api = CoreV1Api = None
+    ApiClient = AuthorizationV1Api = CoreV1Api = None
 
     class ApiException(Exception):
         status = None
+
+    class TransportError(Exception):
+        pass
 
 
 # The one home of the names of what a run creates (the lookup simulation_names gives them to YAML).
@@ -42,8 +46,19 @@ def simulation_names():
                 run_id_label=RUN_ID_LABEL)
 
 
+# Seconds one request to the API server may take, connecting and reading; without it a server that accepts
+# the connection and never answers would hold the run forever.
+REQUEST_TIMEOUT = 20
+# The kubeconfig's fields that are credentials; a message that shows a kubeconfig shows them as "<redacted>".
+SECRET_FIELDS = ("token", "password", "client-key-data", "client-certificate-data", "id-token", "refresh-token",
+                 "access-token", "client-secret")
+
+
 def auth_argument_spec():
-    return copy.deepcopy(AUTH_ARG_SPEC)
+    """kubernetes.core's connection options, and request_timeout (documented by the kube_request fragment)."""
+    spec = copy.deepcopy(AUTH_ARG_SPEC)
+    spec["request_timeout"] = dict(type="int", default=REQUEST_TIMEOUT)
+    return spec
 
 
 class KubeError(Exception):
@@ -51,14 +66,66 @@ class KubeError(Exception):
 
 
 def api_client(module):
-    """The kubernetes ApiClient for the module's connection options."""
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+    """The kubernetes ApiClient for the module's connection options (read as kubernetes.core reads them), with
+    bounded requests. Not kubernetes.core's get_api_client: its dynamic client asks the server for its version
+    before any timeout can be set, so a silent server would hang the module there."""
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s import client as k8s_client
 
     try:
-        return get_api_client(module=module).client.client
-    except CoreException as exc:
-        raise KubeError("cannot connect to the Kubernetes API: %s" % exc)
+        configuration = k8s_client._create_configuration(k8s_client._create_auth_spec(module))
+        # A retry would multiply the bound: urllib3 retries a timed-out GET three times.
+        configuration.retries = False
+        client = ApiClient(configuration)
+        for header, value in k8s_client._create_headers(module).items():
+            k8s_client._set_header(client, header, value)
+    except Exception as exc:  # pylint: disable=broad-except  # any kubeconfig error: told without its secrets
+        raise KubeError("cannot connect to the Kubernetes API: %s" % redact_kubeconfig(str(exc), module.params))
+    bound_requests(client, module.params.get("request_timeout") or REQUEST_TIMEOUT)
+    return client
+
+
+def bound_requests(client, seconds):
+    """Every request of ``client`` that sets no timeout of its own fails after ``seconds`` without an answer."""
+    unbounded = client.rest_client.request
+
+    def request(method, url, *args, **kwargs):
+        if kwargs.get("_request_timeout") is None:
+            kwargs["_request_timeout"] = seconds
+        return unbounded(method, url, *args, **kwargs)
+
+    client.rest_client.request = request
+    client.request_timeout = seconds
+
+
+def api_call(method, *args, **kwargs):
+    """``method(*args, **kwargs)`` of a kubernetes API object; a server that cannot be reached or does not answer
+    in time raises KubeError naming the server (ApiException, an answer, goes to the caller)."""
+    try:
+        return method(*args, **kwargs)
+    except TransportError as exc:
+        client = method.__self__.api_client
+        bound = getattr(client, "request_timeout", None)
+        raise KubeError("the Kubernetes API server %s did not answer%s: %s" % (
+            client.configuration.host, " within %s seconds (request_timeout)" % bound if bound else "", exc))
+
+
+def redact_kubeconfig(text, params):
+    """``text`` with every credential of a kubeconfig given as a dict (and api_key) replaced by "<redacted>"."""
+    for secret in sorted(set(_secrets(params.get("kubeconfig")) + [params.get("api_key")]) - {None, ""},
+                         key=len, reverse=True):
+        text = text.replace(secret, "<redacted>")
+    return text
+
+
+def _secrets(value):
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            found += [item] if key in SECRET_FIELDS and isinstance(item, str) else _secrets(item)
+        return found
+    if isinstance(value, list):
+        return [secret for item in value for secret in _secrets(item)]
+    return []
 
 
 def core_api(module):

@@ -12,8 +12,8 @@ module: access_review_info
 short_description: Ask the API server which of a list of actions the caller may do
 version_added: 1.0.0
 description:
-  - Sends one C(SelfSubjectAccessReview) per action and returns the actions that are allowed and those
-    that are denied, each with the API server's reason.
+  - Reviews the whole list in one module run, with one C(SelfSubjectAccessReview) per action sent side by
+    side, and returns the actions that are allowed and those that are denied, each with the API server's reason.
   - Nothing is stored in the cluster; safe to run in check mode.
   - The prerequisites role uses it to name exactly the permissions a simulation run is missing.
 author:
@@ -22,6 +22,7 @@ extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - ansible.builtin.action_common_attributes
   - defender.attack_simulation.attributes
+  - defender.attack_simulation.kube_request
 options:
   actions:
     description: The actions to review.
@@ -105,39 +106,15 @@ denied:
 
 from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule import AnsibleModule
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.defender.attack_simulation.plugins.module_utils._access_review import review_all
 from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
-    ApiException,
     KubeError,
-    api_reason,
     auth_argument_spec,
     authorization_api,
 )
 
 
-def describe(action):
-    resource = action["resource"] + ("/" + action["subresource"] if action["subresource"] else "")
-    text = "%s %s" % (action["verb"], resource)
-    return text + (" in namespace %s" % action["namespace"] if action["namespace"] else "")
-
-
-def review(api, action):
-    body = {
-        "apiVersion": "authorization.k8s.io/v1",
-        "kind": "SelfSubjectAccessReview",
-        "spec": {"resourceAttributes": {key: action[key] for key in
-                                        ("verb", "resource", "subresource", "group", "namespace") if action[key]}},
-    }
-    try:
-        status = api.create_self_subject_access_review(body).status
-    except ApiException as exc:
-        raise KubeError("access review for '%s' failed: %s" % (describe(action), api_reason(exc)))
-    return dict(action=describe(action), verb=action["verb"],
-                resource=action["resource"] + ("/" + action["subresource"] if action["subresource"] else ""),
-                namespace=action["namespace"], reason=status.reason or status.evaluation_error or "",
-                allowed=bool(status.allowed))
-
-
-def main():
+def argument_spec():
     spec = auth_argument_spec()
     spec["actions"] = dict(type="list", elements="dict", required=True, options=dict(
         verb=dict(type="str", required=True),
@@ -146,17 +123,20 @@ def main():
         group=dict(type="str", default=""),
         namespace=dict(type="str", default=""),
     ))
-    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=spec, supports_check_mode=True)
+    return spec
+
+
+def execute_module(module):
     try:
-        api = authorization_api(module)
-        results = [review(api, action) for action in module.params["actions"]]
+        allowed, denied = review_all(authorization_api(module), module.params["actions"])
     except KubeError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(
-        changed=False,
-        allowed=[dict((k, v) for k, v in r.items() if k != "allowed") for r in results if r["allowed"]],
-        denied=[dict((k, v) for k, v in r.items() if k != "allowed") for r in results if not r["allowed"]],
-    )
+    module.exit_json(changed=False, allowed=allowed, denied=denied)
+
+
+def main():
+    execute_module(AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(),
+                                    supports_check_mode=True))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - ansible.builtin.action_common_attributes
   - defender.attack_simulation.attributes
+  - defender.attack_simulation.kube_request
 attributes:
   check_mode:
     details: Reads the namespace and reports what a real run would do; creates and changes nothing.
@@ -95,154 +96,17 @@ taken_over:
   sample: 20261128-090000-ff00aa
 """
 
-import datetime
-import os
-import socket
-import time
-
 from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule import AnsibleModule
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.defender.attack_simulation.plugins.module_utils._claim import NamespaceClaim
 from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
-    MANAGED_BY_LABEL,
-    MANAGED_BY_VALUE,
-    RUN_ID_LABEL,
-    ApiException,
     KubeError,
-    api_reason,
     auth_argument_spec,
     core_api,
 )
 
-OWNER = "defender.attack-simulation/owner"
-STARTED_AT = "defender.attack-simulation/started-at"
-EXPIRES_AT = "defender.attack-simulation/expires-at"
-POLL_SECONDS = 3
-# How much longer than for a live run to wait for a namespace an earlier cleanup is still deleting.
-TERMINATING_GRACE = 300
 
-
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-
-
-def isoformat(moment):
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text):
-    try:
-        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
-    except (TypeError, ValueError):
-        return None
-
-
-def owner_is_gone(owner):
-    """True when ``owner`` (host:pid) ran on this controller and its process no longer exists."""
-    host, _sep, pid = (owner or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def is_abandoned(namespace):
-    annotations = namespace.metadata.annotations or {}
-    expires = parse_time(annotations.get(EXPIRES_AT))
-    return (expires is not None and expires < utcnow()) or owner_is_gone(annotations.get(OWNER))
-
-
-def describe_holder(namespace):
-    annotations = namespace.metadata.annotations or {}
-    return "run %s (started %s by %s, claim expires %s)" % (
-        (namespace.metadata.labels or {}).get(RUN_ID_LABEL, "?"), annotations.get(STARTED_AT, "?"),
-        annotations.get(OWNER, "?"), annotations.get(EXPIRES_AT, "?"))
-
-
-def claimed_metadata(params):
-    now = utcnow()
-    labels = dict(params["labels"])
-    labels.update({MANAGED_BY_LABEL: MANAGED_BY_VALUE, RUN_ID_LABEL: params["run_id"]})
-    annotations = dict(params["annotations"])
-    annotations.update({OWNER: params["owner"], STARTED_AT: isoformat(now),
-                        EXPIRES_AT: isoformat(now + datetime.timedelta(seconds=params["expires_in"]))})
-    return {"name": params["name"], "labels": labels, "annotations": annotations}
-
-
-def summary(metadata):
-    return {"name": metadata["name"], "labels": metadata["labels"], "annotations": metadata["annotations"]}
-
-
-class NamespaceClaim:
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.api = core_api(module)
-        self.name = self.params["name"]
-
-    def read(self):
-        try:
-            return self.api.read_namespace(self.name)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise KubeError("namespace %s: cannot read it: %s" % (self.name, api_reason(exc)))
-
-    def create(self):
-        metadata = claimed_metadata(self.params)
-        if not self.module.check_mode:
-            self.api.create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": metadata})
-        return dict(changed=True, created=True, taken_over=None, namespace=summary(metadata))
-
-    def take_over(self, namespace):
-        previous = (namespace.metadata.labels or {}).get(RUN_ID_LABEL)
-        metadata = claimed_metadata(self.params)
-        metadata["resourceVersion"] = namespace.metadata.resource_version
-        if not self.module.check_mode:
-            # resourceVersion makes this a compare-and-swap: of two runs taking over, one gets 409.
-            self.api.patch_namespace(self.name, {"metadata": metadata})
-        return dict(changed=True, created=False, taken_over=previous, namespace=summary(metadata))
-
-    def claim(self):
-        deadline = time.monotonic() + self.params["wait_timeout"]
-        while True:
-            namespace = self.read()
-            try:
-                if namespace is None:
-                    return self.create()
-                labels = namespace.metadata.labels or {}
-                if labels.get(MANAGED_BY_LABEL) != MANAGED_BY_VALUE:
-                    raise KubeError(
-                        "namespace %s exists and is not owned by %s (it lacks the label %s=%s): refusing to use "
-                        "or change it; choose another namespace with the variable simulation_namespace"
-                        % (self.name, MANAGED_BY_VALUE, MANAGED_BY_LABEL, MANAGED_BY_VALUE))
-                if namespace.status.phase == "Terminating":
-                    if time.monotonic() >= deadline + TERMINATING_GRACE:
-                        raise KubeError("namespace %s is still terminating after %s seconds"
-                                        % (self.name, self.params["wait_timeout"] + TERMINATING_GRACE))
-                elif labels.get(RUN_ID_LABEL) == self.params["run_id"]:
-                    return dict(changed=False, created=False, taken_over=None,
-                                namespace=summary({"name": self.name, "labels": labels,
-                                                   "annotations": namespace.metadata.annotations or {}}))
-                elif is_abandoned(namespace):
-                    return self.take_over(namespace)
-                elif time.monotonic() >= deadline:
-                    raise KubeError(
-                        "namespace %s is in use by %s: another simulation is running against this cluster; "
-                        "wait for it to finish, use another namespace, or let this run wait (wait_timeout; deploy_wait_timeout "
-                        "in the deploy role)"
-                        % (self.name, describe_holder(namespace)))
-            except ApiException as exc:
-                if exc.status != 409:  # 409: another run won the race; look again
-                    raise KubeError("namespace %s: cannot claim it: %s" % (self.name, api_reason(exc)))
-            time.sleep(POLL_SECONDS)
-
-
-def main():
+def argument_spec():
     spec = auth_argument_spec()
     spec.update(
         name=dict(type="str", required=True),
@@ -253,12 +117,24 @@ def main():
         labels=dict(type="dict", default={}),
         annotations=dict(type="dict", default={}),
     )
-    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=spec, supports_check_mode=True)
+    return spec
+
+
+def execute_module(module):
+    params = module.params
     try:
-        result = NamespaceClaim(module).claim()
+        result = NamespaceClaim(core_api(module), params["name"], params["run_id"], params["owner"],
+                                expires_in=params["expires_in"], wait_timeout=params["wait_timeout"],
+                                labels=params["labels"], annotations=params["annotations"],
+                                check_mode=module.check_mode).claim()
     except KubeError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(**result)
+
+
+def main():
+    execute_module(AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(),
+                                    supports_check_mode=True))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,20 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the defender.attack_simulation collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # The bound on each request of the modules that call the Kubernetes API through the collection's own client.
+    DOCUMENTATION = r"""
+options:
+  request_timeout:
+    description:
+      - Seconds each request to the API server may take, connecting and reading the answer; a request is not
+        retried. An API server that does not answer in time fails the module with a message naming the server.
+    type: int
+    default: 20
+"""
