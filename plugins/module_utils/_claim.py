@@ -26,6 +26,11 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._kube i
     api_call,
     api_reason,
 )
+from ansible_collections.defender.attack_simulation.plugins.module_utils._time import (
+    format_time,
+    parse_time_or_none,
+    utcnow,
+)
 
 OWNER = "defender.attack-simulation/owner"
 STARTED_AT = "defender.attack-simulation/started-at"
@@ -38,21 +43,6 @@ MAX_CONFLICTS = 5
 
 CREATE, KEEP, TAKE_OVER, WAIT, REFUSE = "create", "keep", "take_over", "wait", "refuse"
 Decision = namedtuple("Decision", "action reason")
-
-
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-
-
-def isoformat(moment):
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text):
-    try:
-        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
-    except (TypeError, ValueError):
-        return None
 
 
 class Holder(namedtuple("Holder", "name owned run_id owner started_at expires_at terminating resource_version "
@@ -95,7 +85,7 @@ def owner_is_gone(owner, hostname=None):
 
 def is_abandoned(holder, now, owner_gone):
     """The holding run is gone: its claim expired, or its process on this controller no longer exists."""
-    expires = parse_time(holder.expires_at)
+    expires = parse_time_or_none(holder.expires_at)
     return (expires is not None and expires < now) or owner_gone
 
 
@@ -128,8 +118,8 @@ def claimed_metadata(name, run_id, owner, expires_in, labels, annotations, now):
     labels = dict(labels)
     labels.update({MANAGED_BY_LABEL: MANAGED_BY_VALUE, RUN_ID_LABEL: run_id})
     annotations = dict(annotations)
-    annotations.update({OWNER: owner, STARTED_AT: isoformat(now),
-                        EXPIRES_AT: isoformat(now + datetime.timedelta(seconds=expires_in))})
+    annotations.update({OWNER: owner, STARTED_AT: format_time(now),
+                        EXPIRES_AT: format_time(now + datetime.timedelta(seconds=expires_in))})
     return {"name": name, "labels": labels, "annotations": annotations}
 
 
@@ -177,7 +167,7 @@ class NamespaceClaim:
 
     def metadata(self):
         return claimed_metadata(self.name, self.run_id, self.owner, self.expires_in, self.labels, self.annotations,
-                                utcnow())
+                                utcnow(seconds_only=True))
 
     def create(self):
         metadata = self.metadata()

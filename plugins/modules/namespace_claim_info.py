@@ -81,16 +81,13 @@ holder:
 
 from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule import AnsibleModule
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.defender.attack_simulation.plugins.module_utils._claim import (
-    holder_info,
-    read_holder,
-    utcnow,
-)
+from ansible_collections.defender.attack_simulation.plugins.module_utils._claim import holder_info, read_holder
 from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
     KubeError,
     auth_argument_spec,
     core_api,
 )
+from ansible_collections.defender.attack_simulation.plugins.module_utils._time import utcnow
 
 
 def argument_spec():

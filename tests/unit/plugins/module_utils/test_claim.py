@@ -16,6 +16,7 @@ import pytest
 
 from ansible_collections.defender.attack_simulation.plugins.module_utils import _claim
 from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import ApiException, KubeError
+from ansible_collections.defender.attack_simulation.plugins.module_utils._time import format_time, utcnow
 
 NOW = datetime.datetime(2026, 11, 28, 10, 0, 0, tzinfo=datetime.timezone.utc)
 OWNED = {"app.kubernetes.io/managed-by": "defender.attack_simulation"}
@@ -23,14 +24,14 @@ OWNED = {"app.kubernetes.io/managed-by": "defender.attack_simulation"}
 
 def namespace(run_id="other-run", owner="other-controller:1", expires_in=600, labels=None, phase="Active",
               resource_version="41", now=None):
-    expires = (now or _claim.utcnow()) + datetime.timedelta(seconds=expires_in)
+    expires = (now or utcnow()) + datetime.timedelta(seconds=expires_in)
     labels = dict(OWNED if labels is None else labels)
     if run_id:
         labels["defender.attack-simulation/run-id"] = run_id
     return SimpleNamespace(
         metadata=SimpleNamespace(name="mdc-simulation", labels=labels, resource_version=resource_version,
                                  annotations={_claim.OWNER: owner, _claim.STARTED_AT: "2026-11-28T09:55:00Z",
-                                              _claim.EXPIRES_AT: _claim.isoformat(expires)}),
+                                              _claim.EXPIRES_AT: format_time(expires)}),
         status=SimpleNamespace(phase=phase))
 
 
