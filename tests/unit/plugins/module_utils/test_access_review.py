@@ -31,8 +31,8 @@ class FakeAuthorization:
         self.bodies.append(body)
         self.threads.add(threading.current_thread().name)
         attributes = body["spec"]["resourceAttributes"]
-        key = (attributes["verb"], attributes["resource"] + ("/" + attributes["subresource"]
-                                                              if "subresource" in attributes else ""))
+        subresource = "/" + attributes["subresource"] if "subresource" in attributes else ""
+        key = (attributes["verb"], attributes["resource"] + subresource)
         if key == self.fail_on:
             raise ApiException(status=500, reason="Internal Server Error")
         allowed = key in self.allowed

@@ -11,8 +11,8 @@ KUBECONFIG = {
     "apiVersion": "v1", "kind": "Config", "current-context": "sim",
     "clusters": [{"name": "sim", "cluster": {"server": "https://10.0.0.1", "certificate-authority-data": "Q0E="}}],
     "users": [{"name": "sim", "user": {"token": "tok-0123456789", "client-key-data": "S0VZLWRhdGE="}},
-              {"name": "oidc", "user": {"auth-provider": {"config": {"id-token": "eyJ.id.token",
-                                                                      "client-secret": "shh-secret"}}}}],
+              {"name": "oidc", "user": {"auth-provider": {"config": {
+                  "id-token": "eyJ.id.token", "client-secret": "shh-secret"}}}}],
     "contexts": [{"name": "sim", "context": {"cluster": "sim", "user": "sim"}}]}
 
 
