@@ -40,6 +40,13 @@ def junit_xml(report):
         raise AnsibleFilterError("junit_xml: %s" % exc)
 
 
+def run_outcome(report):
+    try:
+        return _report.run_outcome(report)
+    except _report.ReportError as exc:
+        raise AnsibleFilterError("run_outcome: %s" % exc)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -47,4 +54,5 @@ class FilterModule(object):
             "redact": redact,
             "simulation_summary": simulation_summary,
             "junit_xml": junit_xml,
+            "run_outcome": run_outcome,
         }

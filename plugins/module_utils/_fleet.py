@@ -7,25 +7,35 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-FAILED_STATUSES = ("failed", "unreachable")
+from ansible_collections.defender.attack_simulation.plugins.module_utils._records import redact
+from ansible_collections.defender.attack_simulation.plugins.module_utils._report import run_outcome
+
+EMPTY_COUNTS = dict(passed=0, failed=0, unreachable=0, skipped=0)
 
 
 def _count(techniques, status):
     return len([t for t in techniques if t.get("status") == status])
 
 
-def fleet_row(report, host, report_path="", check_mode=False):
-    """The row of one cluster; ``report`` is its (verified) run report, or None when the run failed before it."""
+def _before_the_report(failure):
+    if isinstance(failure, dict) and failure.get("stage"):
+        return "failed at %s before the report: %s" % (failure["stage"], redact(str(failure.get("message") or "")))
+    return "failed before the report, see its output"
+
+
+def fleet_row(report, host, report_path="", check_mode=False, failure=None):
+    """The row of one cluster; ``report`` is its (verified) run report, or None when the run failed before it
+    (``failure`` then says at which stage and why, when the run got that far)."""
     if not report:
-        return dict(host=host, status="failed", message="failed before the report, see its output", run_id=None,
+        return dict(host=host, status="failed", message=_before_the_report(failure), run_id=None,
                     cluster=None, namespace=None, scenarios=[], report=None,
-                    techniques=dict(passed=0, failed=0, unreachable=0, skipped=0), expected_alerts=0)
+                    techniques=dict(EMPTY_COUNTS), expected_alerts=0)
     techniques = report.get("techniques") or []
-    failed = [t["id"] for t in techniques if t.get("status") in FAILED_STATUSES]
+    problems = run_outcome(report)["problems"]
     verification = report.get("verification") or {}
     missing = verification.get("missing") or []
-    if failed:
-        message = "%d technique(s) failed: %s" % (len(failed), ", ".join(failed))
+    if problems:
+        message = "; ".join(problems)
     elif missing:
         message = "expected alerts missing: %s" % ", ".join(missing)
     elif not report_path and not check_mode:
@@ -34,10 +44,10 @@ def fleet_row(report, host, report_path="", check_mode=False):
         message = verification.get("summary") or "%d technique(s) passed or skipped" % len(techniques)
     return dict(
         host=host,
-        status="failed" if failed or missing or (not report_path and not check_mode) else "passed",
+        status="failed" if problems or missing or (not report_path and not check_mode) else "passed",
         message=message, run_id=report.get("run_id"), cluster=(report.get("cluster") or {}).get("name"),
         namespace=report.get("namespace"), scenarios=report.get("scenarios") or [], report=report_path or None,
-        techniques=dict((status, _count(techniques, status)) for status in ("passed", "failed", "unreachable", "skipped")),
+        techniques=dict((status, _count(techniques, status)) for status in EMPTY_COUNTS),
         expected_alerts=len([a for a in report.get("expected_alerts") or [] if a.get("triggered") is not False]),
     )
 

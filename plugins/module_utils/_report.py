@@ -7,7 +7,12 @@ A run report is a dict::
 
     {"run_id", "started", "finished", "namespace", "cluster": {"name", "aks_resource_id", ...},
      "scenarios": [...], "techniques": [technique records], "expected_alerts": [expected_alerts' alerts],
+     "stage": the last stage the run reached (prerequisites, deploy, techniques, done),
+     "failure": None or {"stage", "task", "message"} when a stage failed (its techniques did not all run),
+     "cleanup": None or {"status": "done" | "failed" | "skipped", "left_behind": ["<kind>/<namespace>/<name>"], "message"},
      "verification": None or {"alerts": [{"display_name", "seen", "status", "condition", ...}], "summary"}}
+
+A run passes only when every stage ran, no technique failed and cleanup did not fail (``run_outcome``).
 
 ``verification`` is what ``_verification.verify`` returns; only ``alerts[].display_name`` and ``alerts[].seen``
 are required here (``status`` and ``condition`` refine the outcome when present).
@@ -47,6 +52,51 @@ def _require_report(report):
 
 def _techniques(report):
     return [t for t in report.get("techniques") or [] if isinstance(t, dict)]
+
+
+def _failure(report):
+    failure = report.get("failure")
+    return failure if isinstance(failure, dict) and failure.get("stage") else None
+
+
+def _failed_cleanup(report):
+    cleanup = report.get("cleanup")
+    return cleanup if isinstance(cleanup, dict) and cleanup.get("status") == "failed" else None
+
+
+def failed_technique_ids(report):
+    return [t.get("id") for t in _techniques(report) if t.get("status") in (STATUS_FAILED, STATUS_UNREACHABLE)]
+
+
+def cleanup_text(cleanup):
+    """One line on what cleanup did and what it left behind."""
+    if not isinstance(cleanup, dict):
+        return "not run"
+    text = str(cleanup.get("status") or "unknown")
+    if cleanup.get("message"):
+        text += ": %s" % redact(str(cleanup["message"]))
+    if cleanup.get("left_behind"):
+        text += " (left behind: %s)" % ", ".join(str(o) for o in cleanup["left_behind"])
+    return text
+
+
+def run_outcome(report):
+    """dict(status="passed" | "failed", problems=[one line each]) of a run report.
+
+    A run fails when a stage failed (its techniques did not all run), when a technique failed or was
+    unreachable, or when cleanup failed (it may have left objects behind)."""
+    report = _require_report(report)
+    problems = []
+    failure = _failure(report)
+    if failure:
+        problems.append("%s failed: %s" % (failure["stage"], redact(str(failure.get("message") or "see the output"))))
+    failed = failed_technique_ids(report)
+    if failed:
+        problems.append("%d technique(s) failed: %s" % (len(failed), ", ".join(failed)))
+    cleanup = _failed_cleanup(report)
+    if cleanup:
+        problems.append("cleanup failed: %s" % cleanup_text(cleanup).split(": ", 1)[-1])
+    return dict(status="failed" if problems else "passed", problems=problems)
 
 
 def count_statuses(techniques):
@@ -116,15 +166,22 @@ def simulation_summary(report):
     report = _require_report(report)
     techniques = _techniques(report)
     counts = count_statuses(techniques)
+    outcome = run_outcome(report)
     lines = [
         "Simulation %s in namespace %s on %s (%s to %s)"
         % (report.get("run_id") or "(no run id)", report.get("namespace") or "(unknown)", _cluster_text(report),
            report.get("started") or "?", report.get("finished") or "?"),
+        "Outcome: %s" % outcome["status"].upper(),
+    ]
+    lines.extend("  %s" % problem for problem in outcome["problems"])
+    lines.extend([
         "Scenarios: %s" % (", ".join(report.get("scenarios") or []) or "none"),
         "Techniques: %d passed, %d failed, %d unreachable, %d skipped"
         % (counts[STATUS_PASSED], counts[STATUS_FAILED], counts[STATUS_UNREACHABLE], counts[STATUS_SKIPPED]),
-    ]
+    ])
     lines.extend(_technique_lines(techniques))
+    if "cleanup" in report:
+        lines.append("Cleanup: %s" % cleanup_text(report.get("cleanup")))
     lines.extend(_alert_lines(report.get("expected_alerts") or [], report))
     if isinstance(report.get("verification"), dict):
         lines.extend(_verification_lines(report["verification"]))
@@ -171,6 +228,14 @@ def _technique_case(suite, record):
     return case
 
 
+def _stage_case(suite, stage, message, details=""):
+    # A stage that failed is an error, not a failure: the techniques it should have led to never ran.
+    case = ET.SubElement(suite, "testcase", classname="stages", name=str(stage), time="0.000")
+    error = ET.SubElement(case, "error", message=_xml_text(message), type="stage %s failed" % stage)
+    error.text = _xml_text(details)
+    return case
+
+
 def alert_outcome(verified):
     """("passed" | "failed" | "skipped", message) for one verified alert: seen passes; not seen fails,
     unless the alert has a condition (a cluster setting) or its techniques did not pass."""
@@ -207,6 +272,15 @@ def junit_xml(report):
         status = record.get("status")
         outcomes.append({STATUS_UNREACHABLE: "failed", STATUS_PASSED: "passed",
                          STATUS_SKIPPED: "skipped"}.get(status, "failed"))
+    failure = _failure(report)
+    if failure:
+        _stage_case(suite, failure["stage"], "%s failed: %s" % (failure["stage"], failure.get("message") or ""),
+                    "task: %s" % (failure.get("task") or "unknown"))
+        outcomes.append("error")
+    cleanup = _failed_cleanup(report)
+    if cleanup:
+        _stage_case(suite, "cleanup", "cleanup failed: %s" % cleanup_text(cleanup).split(": ", 1)[-1])
+        outcomes.append("error")
     verification = report.get("verification")
     if isinstance(verification, dict):
         for verified in verification.get("alerts") or []:
@@ -214,7 +288,7 @@ def junit_xml(report):
     total_time = sum(_seconds(t.get("duration")) for t in _techniques(report))
     suite.set("tests", str(len(outcomes)))
     suite.set("failures", str(outcomes.count("failed")))
-    suite.set("errors", "0")
+    suite.set("errors", str(outcomes.count("error")))
     suite.set("skipped", str(outcomes.count("skipped")))
     suite.set("time", "%.3f" % total_time)
     if report.get("started"):

@@ -31,3 +31,13 @@ def test_the_summary_counts_and_lists_every_cluster():
     summary = fleet_summary([fleet_row(report("passed"), "a", "/r"), fleet_row(None, "b")], "2026-11-29T00:00:00Z")
     assert (summary["clusters"], summary["passed"], summary["failed"]) == (2, 1, 1)
     assert summary["lines"][0] == "fleet: 1 of 2 clusters passed"
+
+
+def test_a_run_whose_deploy_failed_is_a_failed_row_naming_the_stage():
+    row = fleet_row(report(failure={"stage": "deploy", "message": "image x could not be pulled"}), "a", "/r/a.json")
+    assert (row["status"], row["message"]) == ("failed", "deploy failed: image x could not be pulled")
+
+
+def test_a_run_that_failed_before_its_report_names_the_stage_when_known():
+    row = fleet_row(None, "a", failure={"stage": "prerequisites", "message": "cannot reach the API server"})
+    assert row["message"] == "failed at prerequisites before the report: cannot reach the API server"

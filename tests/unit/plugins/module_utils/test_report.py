@@ -129,3 +129,52 @@ def test_junit_output_is_valid_xml_and_redacted(report):
 def test_a_report_that_is_not_a_dict_is_refused():
     with pytest.raises(_report.ReportError, match="must be a dict"):
         _report.junit_xml(["not", "a", "report"])
+
+
+def deploy_failed_report():
+    plan = _expected.expected_alerts(["webshell"], [])
+    return dict(run_id="r-deploy", started="2026-11-28T10:00:00Z", namespace="mdc-simulation",
+                cluster=dict(name="aks-test"), scenarios=plan["scenarios"], techniques=[],
+                expected_alerts=plan["alerts"], stage="deploy", verification=None,
+                failure=dict(stage="deploy", task="Deploy | wait for the pods",
+                             message="pod mdc-simulation/mdc-simulation-victim: image x could not be pulled: ErrImagePull"),
+                cleanup=dict(status="done", left_behind=[], message=""))
+
+
+def test_a_run_without_its_techniques_is_failed_everywhere():
+    report = deploy_failed_report()
+    outcome = _report.run_outcome(report)
+    assert outcome["status"] == "failed"
+    assert outcome["problems"] == ["deploy failed: pod mdc-simulation/mdc-simulation-victim: image x could not be pulled: "
+                                   "ErrImagePull"]
+    text = _report.simulation_summary(report)
+    assert "Outcome: FAILED\n  deploy failed: pod mdc-simulation/mdc-simulation-victim" in text
+    suite = parse(_report.junit_xml(report)).find("testsuite")
+    assert (suite.get("tests"), suite.get("errors"), suite.get("failures")) == ("1", "1", "0")
+    case = suite.find("testcase")
+    assert (case.get("classname"), case.get("name")) == ("stages", "deploy")
+    error = case.find("error")
+    assert error.get("type") == "stage deploy failed" and "ErrImagePull" in error.get("message")
+    assert "Deploy | wait for the pods" in error.text
+
+
+def test_a_failed_cleanup_fails_the_run_and_says_what_it_left():
+    report = deploy_failed_report()
+    report.update(failure=None, stage="done", cleanup=dict(
+        status="failed", left_behind=["Namespace//mdc-simulation", "Secret/mdc-simulation/pull"],
+        message="namespace mdc-simulation: still terminating after 60 s"))
+    outcome = _report.run_outcome(report)
+    assert outcome["problems"] == ["cleanup failed: namespace mdc-simulation: still terminating after 60 s (left behind: "
+                                   "Namespace//mdc-simulation, Secret/mdc-simulation/pull)"]
+    assert "Cleanup: failed: namespace mdc-simulation" in _report.simulation_summary(report)
+    suite = parse(_report.junit_xml(report)).find("testsuite")
+    assert [(c.get("classname"), c.get("name")) for c in suite.iter("testcase")] == [("stages", "cleanup")]
+    assert suite.get("errors") == "1"
+
+
+def test_a_run_that_did_everything_passes(report):
+    report["techniques"] = [record("crypto.cpu_optimization", "passed"), record("crypto.miner_run", "skipped")]
+    report.update(stage="done", failure=None, cleanup=dict(status="done", left_behind=[], message=""))
+    assert _report.run_outcome(report) == dict(status="passed", problems=[])
+    assert "Outcome: PASSED" in _report.simulation_summary(report)
+    assert parse(_report.junit_xml(report)).get("errors") == "0"
