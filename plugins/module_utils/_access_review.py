@@ -18,7 +18,7 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._kube i
 
 # Reviews in flight at once: the API server answers each in milliseconds; the round trips are the cost.
 PARALLEL_REVIEWS = 8
-FIELDS = ("verb", "resource", "subresource", "group", "namespace")
+FIELDS = ("verb", "resource", "subresource", "name", "group", "namespace")
 
 
 def resource_of(action):
@@ -26,7 +26,7 @@ def resource_of(action):
 
 
 def describe(action):
-    text = "%s %s" % (action["verb"], resource_of(action))
+    text = "%s %s" % (action["verb"], resource_of(action)) + (" %s" % action["name"] if action.get("name") else "")
     return text + (" in namespace %s" % action["namespace"] if action.get("namespace") else "")
 
 
@@ -45,7 +45,7 @@ def review(api, action):
     except ApiException as exc:
         raise KubeError("access review for '%s' failed: %s" % (describe(action), api_reason(exc)))
     return dict(action=describe(action), verb=action["verb"], resource=resource_of(action),
-                namespace=action.get("namespace") or "", reason=status.reason or status.evaluation_error or "",
+                name=action.get("name") or "", namespace=action.get("namespace") or "", reason=status.reason or status.evaluation_error or "",
                 allowed=bool(status.allowed))
 
 

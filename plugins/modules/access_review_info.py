@@ -42,6 +42,12 @@ options:
         description: A subresource such as V(exec).
         type: str
         default: ''
+      name:
+        description:
+          - The object's name, for a permission limited to named objects (C(resourceNames) in a Role); empty for
+            any object.
+        type: str
+        default: ''
       group:
         description: The API group; empty for the core group.
         type: str
@@ -85,6 +91,9 @@ allowed:
     resource:
       description: The resource reviewed, with its subresource after a slash.
       type: str
+    name:
+      description: The object's name reviewed, empty for any object.
+      type: str
     namespace:
       description: The namespace reviewed, empty for cluster scope.
       type: str
@@ -97,9 +106,10 @@ denied:
   type: list
   elements: dict
   sample:
-    - action: delete namespaces
+    - action: delete namespaces mdc-simulation
       verb: delete
       resource: namespaces
+      name: mdc-simulation
       namespace: ""
       reason: ""
 """
@@ -120,6 +130,7 @@ def argument_spec():
         verb=dict(type="str", required=True),
         resource=dict(type="str", required=True),
         subresource=dict(type="str", default=""),
+        name=dict(type="str", default=""),
         group=dict(type="str", default=""),
         namespace=dict(type="str", default=""),
     ))

@@ -81,3 +81,12 @@ def test_a_failed_review_names_the_action_and_the_reason():
     with pytest.raises(KubeError, match=r"access review for 'create pods/exec in namespace mdc-simulation' failed: "
                                         r"Internal Server Error \(HTTP 500\)"):
         _access_review.review_all(api, ACTIONS)
+
+
+def test_a_named_action_is_reviewed_for_that_object_and_described_with_its_name():
+    api = FakeAuthorization(set())
+    named = dict(action("delete", "namespaces"), name="mdc-simulation")
+    _allowed, denied = _access_review.review_all(api, [named])
+    assert api.bodies[0]["spec"]["resourceAttributes"] == {"verb": "delete", "resource": "namespaces",
+                                                           "name": "mdc-simulation"}
+    assert denied[0]["action"] == "delete namespaces mdc-simulation" and denied[0]["name"] == "mdc-simulation"
