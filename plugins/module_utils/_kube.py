@@ -10,6 +10,8 @@ __metaclass__ = type
 
 import copy
 import json
+import traceback
+from contextlib import contextmanager
 
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 
@@ -63,6 +65,19 @@ def auth_argument_spec():
 
 class KubeError(Exception):
     """An error that names the object and the reason."""
+
+
+@contextmanager
+def failures_told(module):
+    """One exit path for errors: a KubeError's message, or any other error with its credentials redacted. A module
+    that crashed instead would print its arguments whole at -vvv, a kubeconfig dict's token included."""
+    try:
+        yield
+    except KubeError as exc:
+        module.fail_json(msg=str(exc))
+    except Exception as exc:  # pylint: disable=broad-except
+        module.fail_json(msg=redact_kubeconfig("%s: %s" % (type(exc).__name__, exc), module.params),
+                         exception=redact_kubeconfig(traceback.format_exc(), module.params))
 
 
 def api_client(module):

@@ -118,9 +118,9 @@ from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule impo
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.defender.attack_simulation.plugins.module_utils._access_review import review_all
 from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
-    KubeError,
     auth_argument_spec,
     authorization_api,
+    failures_told,
 )
 
 
@@ -138,16 +138,14 @@ def argument_spec():
 
 
 def execute_module(module):
-    try:
-        allowed, denied = review_all(authorization_api(module), module.params["actions"])
-    except KubeError as exc:
-        module.fail_json(msg=str(exc))
+    allowed, denied = review_all(authorization_api(module), module.params["actions"])
     module.exit_json(changed=False, allowed=allowed, denied=denied)
 
 
 def main():
-    execute_module(AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(),
-                                    supports_check_mode=True))
+    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True)
+    with failures_told(module):
+        execute_module(module)
 
 
 if __name__ == "__main__":

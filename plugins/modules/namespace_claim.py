@@ -100,9 +100,9 @@ from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule impo
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.defender.attack_simulation.plugins.module_utils._claim import NamespaceClaim
 from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
-    KubeError,
     auth_argument_spec,
     core_api,
+    failures_told,
 )
 
 
@@ -122,19 +122,17 @@ def argument_spec():
 
 def execute_module(module):
     params = module.params
-    try:
-        result = NamespaceClaim(core_api(module), params["name"], params["run_id"], params["owner"],
-                                expires_in=params["expires_in"], wait_timeout=params["wait_timeout"],
-                                labels=params["labels"], annotations=params["annotations"],
-                                check_mode=module.check_mode).claim()
-    except KubeError as exc:
-        module.fail_json(msg=str(exc))
+    result = NamespaceClaim(core_api(module), params["name"], params["run_id"], params["owner"],
+                            expires_in=params["expires_in"], wait_timeout=params["wait_timeout"],
+                            labels=params["labels"], annotations=params["annotations"],
+                            check_mode=module.check_mode).claim()
     module.exit_json(**result)
 
 
 def main():
-    execute_module(AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(),
-                                    supports_check_mode=True))
+    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True)
+    with failures_told(module):
+        execute_module(module)
 
 
 if __name__ == "__main__":

@@ -83,9 +83,9 @@ from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule impo
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.defender.attack_simulation.plugins.module_utils._claim import holder_info, read_holder
 from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
-    KubeError,
     auth_argument_spec,
     core_api,
+    failures_told,
 )
 from ansible_collections.defender.attack_simulation.plugins.module_utils._time import utcnow
 
@@ -97,16 +97,14 @@ def argument_spec():
 
 
 def execute_module(module):
-    try:
-        holder = read_holder(core_api(module), module.params["name"])
-    except KubeError as exc:
-        module.fail_json(msg=str(exc))
+    holder = read_holder(core_api(module), module.params["name"])
     module.exit_json(changed=False, holder=holder_info(holder, utcnow()))
 
 
 def main():
-    execute_module(AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(),
-                                    supports_check_mode=True))
+    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True)
+    with failures_told(module):
+        execute_module(module)
 
 
 if __name__ == "__main__":

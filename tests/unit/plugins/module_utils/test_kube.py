@@ -45,3 +45,34 @@ def test_every_request_gets_the_bound_unless_it_sets_its_own():
     client.rest_client.request("GET", "/version")
     client.rest_client.request("GET", "/version", _request_timeout=(1, 2))
     assert rest.timeouts == [7, (1, 2)] and client.request_timeout == 7
+
+
+class FakeModule:
+    def __init__(self, params):
+        self.params = params
+        self.failed = None
+
+    def fail_json(self, **result):
+        self.failed = result
+        raise SystemExit(1)
+
+
+def test_an_unexpected_error_fails_the_module_with_its_credentials_redacted():
+    module = FakeModule({"kubeconfig": KUBECONFIG, "api_key": None})
+    try:
+        with _kube.failures_told(module):
+            raise RuntimeError("boom while using %s" % KUBECONFIG)
+    except SystemExit:
+        pass
+    assert module.failed["msg"].startswith("RuntimeError: boom while using")
+    assert "tok-0123456789" not in module.failed["msg"] + module.failed["exception"]
+
+
+def test_a_kube_error_fails_the_module_with_its_message():
+    module = FakeModule({"kubeconfig": None, "api_key": None})
+    try:
+        with _kube.failures_told(module):
+            raise _kube.KubeError("namespace mdc-simulation: cannot read it: Forbidden (HTTP 403)")
+    except SystemExit:
+        pass
+    assert module.failed == {"msg": "namespace mdc-simulation: cannot read it: Forbidden (HTTP 403)"}
