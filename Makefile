@@ -3,6 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
+# galaxy-importer pins tools (flake8<7) that conflict with ansible-test's: it gets its own environment.
+IMPORTER_VENV := .venv-importer
+IMPORTER_BIN := $(CURDIR)/$(IMPORTER_VENV)/bin
 SITE := $(shell ls -d $(CURDIR)/$(VENV)/lib/python3*/site-packages 2>/dev/null | head -n1)
 # ansible-test wants the collection at ansible_collections/<namespace>/<name>, kubernetes.core beside it.
 TEST_ROOT := $(CURDIR)/.tmp/collections
@@ -13,11 +16,17 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 scenario ?= crypto
 SIMULATE_ARGS ?=
 
-.PHONY: setup simulate test sanity units lint syntax manifests playbook-tests verify-tests awx-tests docs-check \
+.PHONY: setup simulate test sanity units lint syntax manifests playbook-tests verify-tests awx-tests docs docs-check \
+        docs-lint galaxy-import \
         cluster-up cluster-down cluster-test e2e e2e-awx demo bench bench-fleet build clean
 
 ## setup: the virtual environment with everything pinned, and this checkout importable as defender.attack_simulation
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(IMPORTER_VENV)/.installed
+$(IMPORTER_VENV)/.installed: tests/galaxy_importer/requirements.txt
+	test -x $(IMPORTER_BIN)/python || $(PYTHON) -m venv $(IMPORTER_VENV)
+	$(IMPORTER_BIN)/python -m pip install --quiet --upgrade pip
+	$(IMPORTER_BIN)/python -m pip install --quiet -r tests/galaxy_importer/requirements.txt
+	touch $@
 $(VENV)/.installed: requirements.txt tests/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -34,7 +43,7 @@ simulate: setup
 	$(BIN)/ansible-playbook playbooks/simulate.yml -e scenario=$(scenario) $(SIMULATE_ARGS)
 
 ## test: everything below; the end-to-end suite too when the sealed cluster is up
-test: setup docs-check syntax lint sanity units manifests playbook-tests verify-tests awx-tests
+test: setup docs-check docs-lint galaxy-import syntax lint sanity units manifests playbook-tests verify-tests awx-tests
 	@if tests/cluster/up --status >/dev/null 2>&1; then $(MAKE) --no-print-directory cluster-test e2e e2e-awx; \
 	else echo "== the sealed cluster is not up: end-to-end tests not run here (make cluster-up first; .ci/run does)"; fi
 
@@ -72,8 +81,43 @@ verify-tests: setup
 awx-tests: setup
 	$(BIN)/python -m pytest -q tests/awx
 
+## docs: regenerate every generated page (run it after changing plugin docs, argument specs or the catalog)
+docs: setup
+	$(BIN)/python tests/render_docs.py
+	$(BIN)/python tests/render_role_docs.py
+	mkdir -p docs/plugins && chmod go-w docs/plugins
+	$(ANTSIBULL_DOCS) --dest-dir docs/plugins
+
+# Module, filter, lookup and role pages from the plugins' own documentation and the roles' argument specs.
+ANTSIBULL_DOCS = $(BIN)/antsibull-docs --config-file tests/antsibull-docs.cfg collection-plugins \
+	--use-current --output-format simplified-rst --no-add-antsibull-docs-version --fail-on-error --cleanup everything \
+	defender.attack_simulation
+DOCS_CHECK_DIR := $(CURDIR)/.tmp/docs-check
+
 docs-check: setup
 	$(BIN)/python tests/render_docs.py --check
+	$(BIN)/python tests/render_role_docs.py --check
+	rm -rf $(DOCS_CHECK_DIR) && mkdir -p -m 755 $(DOCS_CHECK_DIR)
+	$(ANTSIBULL_DOCS) --dest-dir $(DOCS_CHECK_DIR)
+	diff -r docs/plugins $(DOCS_CHECK_DIR) || { echo "docs/plugins is out of date: run make docs"; exit 1; }
+	for example in docs/examples/*.yml; do $(BIN)/ansible-playbook --syntax-check "$$example" || exit 1; done
+
+# The linter antsibull-docs gives collections: plugin and role docs, their markup and references.
+# GIT_CEILING_DIRECTORIES: kubernetes.core lives in .venv inside this git checkout; without it the linter copies the
+# dependency as git-tracked files only, that is none.
+docs-lint: setup
+	GIT_CEILING_DIRECTORIES=$(SITE) $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
+
+# galaxy-importer, as Galaxy and Automation Hub run it on an upload, on the collection as `make build` builds it.
+GALAXY_IMPORT_DIR := $(CURDIR)/.tmp/galaxy-import
+galaxy-import: setup
+	rm -rf $(GALAXY_IMPORT_DIR) && mkdir -p $(GALAXY_IMPORT_DIR)
+	$(BIN)/ansible-galaxy collection build --force --output-path $(GALAXY_IMPORT_DIR)
+	cd $(GALAXY_IMPORT_DIR) && GALAXY_IMPORTER_CONFIG=$(CURDIR)/tests/galaxy_importer/galaxy-importer.cfg \
+	  PATH=$(IMPORTER_BIN):$$PATH $(IMPORTER_BIN)/python -m galaxy_importer.main defender-attack_simulation-*.tar.gz \
+	  2>&1 | tee import.log; test $${PIPESTATUS[0]} -eq 0
+	@! grep -E '^(ERROR|WARNING)' $(GALAXY_IMPORT_DIR)/import.log || \
+	  { echo "galaxy-importer reported the errors or warnings above"; exit 1; }
 
 ## The sealed local cluster (tests/cluster/README.md)
 cluster-up: setup
