@@ -17,7 +17,7 @@ scenario ?= crypto
 SIMULATE_ARGS ?=
 
 .PHONY: setup simulate test sanity units lint syntax manifests playbook-tests verify-tests awx-tests docs docs-check \
-        docs-lint galaxy-import \
+        docs-lint galaxy-import packaging-tests \
         cluster-up cluster-down cluster-test e2e e2e-awx demo bench bench-fleet build clean
 
 ## setup: the virtual environment with everything pinned, and this checkout importable as defender.attack_simulation
@@ -43,7 +43,7 @@ simulate: setup
 	$(BIN)/ansible-playbook playbooks/simulate.yml -e scenario=$(scenario) $(SIMULATE_ARGS)
 
 ## test: everything below; the end-to-end suite too when the sealed cluster is up
-test: setup docs-check docs-lint galaxy-import syntax lint sanity units manifests playbook-tests verify-tests awx-tests
+test: setup docs-check docs-lint galaxy-import packaging-tests syntax lint sanity units manifests playbook-tests verify-tests awx-tests
 	@if tests/cluster/up --status >/dev/null 2>&1; then $(MAKE) --no-print-directory cluster-test e2e e2e-awx; \
 	else echo "== the sealed cluster is not up: end-to-end tests not run here (make cluster-up first; .ci/run does)"; fi
 
@@ -81,6 +81,9 @@ verify-tests: setup
 awx-tests: setup
 	$(BIN)/python -m pytest -q tests/awx
 
+packaging-tests: setup
+	$(BIN)/python -m pytest -q tests/packaging
+
 ## docs: regenerate every generated page (run it after changing plugin docs, argument specs or the catalog)
 docs: setup
 	$(BIN)/python tests/render_docs.py
@@ -112,7 +115,7 @@ docs-lint: setup
 GALAXY_IMPORT_DIR := $(CURDIR)/.tmp/galaxy-import
 galaxy-import: setup
 	rm -rf $(GALAXY_IMPORT_DIR) && mkdir -p $(GALAXY_IMPORT_DIR)
-	$(BIN)/ansible-galaxy collection build --force --output-path $(GALAXY_IMPORT_DIR)
+	$(call build_collection,$(GALAXY_IMPORT_DIR),$(or $(REPOSITORY),file://$(CURDIR)))
 	cd $(GALAXY_IMPORT_DIR) && GALAXY_IMPORTER_CONFIG=$(CURDIR)/tests/galaxy_importer/galaxy-importer.cfg \
 	  PATH=$(IMPORTER_BIN):$$PATH $(IMPORTER_BIN)/python -m galaxy_importer.main defender-attack_simulation-*.tar.gz \
 	  2>&1 | tee import.log; test $${PIPESTATUS[0]} -eq 0
@@ -144,8 +147,20 @@ bench: setup
 bench-fleet: setup
 	tests/cluster/run -- $(BIN)/python tests/bench/fleet_timing.py
 
+# galaxy.yml names no repository: the collection is not published anywhere yet. Galaxy requires one, so a build for
+# an upload gives it: make build REPOSITORY=https://<where it is published>. The import check uses this checkout.
+REPOSITORY ?=
+BUILD_SOURCE := $(CURDIR)/.tmp/build-source
+define build_collection
+	rm -rf $(BUILD_SOURCE) && mkdir -p $(BUILD_SOURCE) $(1)
+	git ls-files -co --exclude-standard | while read -r f; do [ -e "$$f" ] && echo "$$f"; done \
+	  | tar -cf - -T - | tar -xf - -C $(BUILD_SOURCE)
+	$(if $(2),printf 'repository: %s\n' '$(2)' >> $(BUILD_SOURCE)/galaxy.yml)
+	$(BIN)/ansible-galaxy collection build --force --output-path $(1) $(BUILD_SOURCE)
+endef
+
 build: setup
-	$(BIN)/ansible-galaxy collection build --force
+	$(call build_collection,$(CURDIR),$(REPOSITORY))
 
 clean:
 	rm -rf .tmp reports *.tar.gz

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the defender.attack_simulation collection
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The simulation namespace as a run's lock: who holds it, whether that run is gone, and what a claim does.
 
 ``decide`` is the whole judgement, a pure function of what was read (``Holder``), the clock and the wait so far;

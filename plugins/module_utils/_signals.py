@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the defender.attack_simulation collection
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The signal table: what each technique causes in the victim, as a kernel-level sensor sees it.
 
 One source of truth, beside the catalog (``_catalog.py``): the scenario pages (``docs/scenarios/*.md``, written

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the defender.attack_simulation collection
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Time, one home: read ISO 8601 timestamps (ARM's, the reports', the claim's), write them in UTC.
 
 Every timestamp the collection writes is UTC with a Z: to the second (``format_time``) for run and claim

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the defender.attack_simulation collection
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Verify a run report against the Defender for Cloud alerts listed for its cluster since its start.
 
 Pure functions; the simulation_verify module hands in a report and flat alerts, and gets back plain dicts.

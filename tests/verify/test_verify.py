@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the defender.attack_simulation collection
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """defender_alerts_info and the verify playbook against the local fake ARM server (tests/arm_server/fake_arm.py).
 
 Runs real ansible / ansible-playbook processes with the collection on ANSIBLE_COLLECTIONS_PATH; no Azure host

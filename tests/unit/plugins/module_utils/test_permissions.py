@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """docs/permissions.yml is exactly the list the prerequisites check (prerequisites_permissions and get on the
 sensor's DaemonSets), as a ClusterRole. Regenerate it with:
     python tests/unit/plugins/module_utils/test_permissions.py > docs/permissions.yml"""
