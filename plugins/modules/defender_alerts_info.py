@@ -30,11 +30,9 @@ requirements:
   - azure-identity >= 1.15
   - requests
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - defender.attack_simulation.attributes
-attributes:
-  check_mode:
-    details: The module only reads; it does the same in check mode.
+  - defender.attack_simulation._attributes
+  - defender.attack_simulation._attributes.info_module
+  - defender.attack_simulation._attributes.idempotent_not_modify_state
 options:
   subscription_id:
     description:

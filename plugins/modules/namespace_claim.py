@@ -26,12 +26,18 @@ author:
   - Contributors to defender.attack_simulation (!UNKNOWN)
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
-  - ansible.builtin.action_common_attributes
-  - defender.attack_simulation.attributes
+  - defender.attack_simulation._attributes
+  - defender.attack_simulation._attributes.actiongroup_k8s
   - defender.attack_simulation.kube_request
 attributes:
   check_mode:
+    support: full
     details: Reads the namespace and reports what a real run would do; creates and changes nothing.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details: A second claim by the run that holds the namespace changes nothing and reports no change.
 options:
   name:
     description: The namespace.

@@ -25,11 +25,9 @@ description:
 author:
   - Contributors to defender.attack_simulation (!UNKNOWN)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - defender.attack_simulation.attributes
-attributes:
-  check_mode:
-    details: The module only computes; it does the same in check mode.
+  - defender.attack_simulation._attributes
+  - defender.attack_simulation._attributes.info_module
+  - defender.attack_simulation._attributes.idempotent_not_modify_state
 options:
   report:
     description:
