@@ -4,7 +4,7 @@
 # Debian packages the cluster needs on the host (installed only when missing, non-interactively).
 CLUSTER_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack socat ethtool openssl curl jq util-linux iproute2 procps
   skopeo docker-registry mmdebstrap umoci  # for tests/cluster/images
-  bpftrace)  # the exec/open/connect recorder
+  bpftrace python3)  # the exec/open/connect recorder (recorder.py: standard library only)
 
 install_packages() {
   local missing=() p
@@ -80,6 +80,33 @@ setup_netns() {
   in_ns sysctl -q -w net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 \
     net.ipv4.conf.all.route_localnet=1 >/dev/null
   mkdir -p "$CLUSTER_RUN" "$LOGS"
+}
+
+# The recorder: bpftrace (root, tracefs, the kernel's BTF) under recorder.py, events in $RECORDER_DIR/events.jsonl.
+# Started before the kubelet so that it sees every pod from its first process; a new file on every start.
+start_recorder() {
+  ((CLUSTER_RECORDER)) || return 0
+  if ! mountpoint -q /sys/kernel/tracing; then
+    log "mounting tracefs at /sys/kernel/tracing (bpftrace's tracepoints; down unmounts it)"
+    mount -t tracefs nodev /sys/kernel/tracing || die "cannot mount tracefs at /sys/kernel/tracing"
+    touch "$CLUSTER_RUN/tracefs-mounted"
+  fi
+  [[ -r /sys/kernel/btf/vmlinux ]] || die "the kernel has no BTF (/sys/kernel/btf/vmlinux): bpftrace cannot read its structures"
+  alive recorder && { log "recorder already running (pid $(pid_of recorder))"; return 0; }
+  mkdir -p "$RECORDER_DIR"
+  [[ -s $RECORDER_DIR/events.jsonl ]] && mv -f "$RECORDER_DIR/events.jsonl" "$RECORDER_DIR/events.jsonl.prev"
+  rm -f "$CLUSTER_RUN/recorder.status"
+  start_daemon recorder "$(command -v /usr/bin/python3 python3 | head -1)" "$CLUSTER_DIR/recorder.py" record \
+    --out "$RECORDER_DIR/events.jsonl" --status "$CLUSTER_RUN/recorder.status" \
+    --bpftrace-pid "$CLUSTER_RUN/recorder-bpftrace.pid" --containerd-state "$CLUSTER_RUN/containerd/state"
+}
+
+# bpftrace compiles and attaches in a few seconds (longer on a busy machine): its first heartbeat says it records.
+wait_recorder() {
+  ((CLUSTER_RECORDER)) || return 0
+  wait_for 180 recorder test -s "$CLUSTER_RUN/recorder.status" ||
+    { tail -n 20 "$LOGS/recorder.log" >&2; die "recorder not recording after 180 s (log: $LOGS/recorder.log)"; }
+  log "recorder: exec/open/connect of the pods into $RECORDER_DIR/events.jsonl"
 }
 
 start_etcd() {
@@ -227,6 +254,7 @@ cluster_healthy() {
   local d
   for d in "${CLUSTER_DAEMONS[@]}"; do
     [[ $d == registry ]] && continue
+    [[ $d == recorder ]] && ! ((CLUSTER_RECORDER)) && continue
     alive "$d" || return 1
   done
   if [[ -x "$CLUSTER_DIR/images/registry.sh" ]]; then "$CLUSTER_DIR/images/registry.sh" status || return 1; fi

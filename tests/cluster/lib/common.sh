@@ -11,7 +11,10 @@ LOGS="$CLUSTER_STATE/logs"
 CONF="$CLUSTER_STATE/conf"
 CONTAINERD_SOCK="$CLUSTER_RUN/containerd.sock"
 # Every daemon we start, in start order (down stops them in reverse order).
-CLUSTER_DAEMONS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd registry coredns kubelet kube-proxy)
+CLUSTER_DAEMONS=(recorder etcd kube-apiserver kube-controller-manager kube-scheduler containerd registry coredns kubelet kube-proxy)
+# The eBPF recorder of the pods' exec/open/connect events (recorder.py); CLUSTER_RECORDER=0: none.
+: "${CLUSTER_RECORDER:=1}"
+RECORDER_DIR="$CLUSTER_STATE/recorder"
 
 log() { printf '==> %s\n' "$*"; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
