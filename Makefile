@@ -18,16 +18,24 @@ SIMULATE_ARGS ?=
 
 .PHONY: setup simulate test sanity units lint syntax manifests playbook-tests verify-tests awx-tests docs docs-check \
         docs-lint galaxy-import packaging-tests \
+        harness-tests first-run-check \
         cluster-up cluster-down cluster-test e2e e2e-awx demo bench bench-fleet build clean
+
+# Debian's python3 makes virtual environments only with python3-venv (not there on a fresh machine).
+ENSURE_VENV = $(PYTHON) -c 'import ensurepip' 2>/dev/null || \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null || \
+  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null; }
 
 ## setup: the virtual environment with everything pinned, and this checkout importable as defender.attack_simulation
 setup: $(VENV)/.installed $(IMPORTER_VENV)/.installed
 $(IMPORTER_VENV)/.installed: tests/galaxy_importer/requirements.txt
+	$(ENSURE_VENV)
 	test -x $(IMPORTER_BIN)/python || $(PYTHON) -m venv $(IMPORTER_VENV)
 	$(IMPORTER_BIN)/python -m pip install --quiet --upgrade pip
 	$(IMPORTER_BIN)/python -m pip install --quiet -r tests/galaxy_importer/requirements.txt
 	touch $@
 $(VENV)/.installed: requirements.txt tests/requirements.txt
+	$(ENSURE_VENV)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r tests/requirements.txt
@@ -43,14 +51,15 @@ simulate: setup
 	$(BIN)/ansible-playbook playbooks/simulate.yml -e scenario=$(scenario) $(SIMULATE_ARGS)
 
 ## test: everything below; the end-to-end suite too when the sealed cluster is up
-test: setup docs-check docs-lint galaxy-import packaging-tests syntax lint sanity units manifests playbook-tests verify-tests awx-tests
+test: setup docs-check docs-lint galaxy-import packaging-tests syntax lint sanity units manifests playbook-tests verify-tests awx-tests \
+      harness-tests first-run-check
 	@if tests/cluster/up --status >/dev/null 2>&1; then $(MAKE) --no-print-directory cluster-test e2e e2e-awx; \
 	else echo "== the sealed cluster is not up: end-to-end tests not run here (make cluster-up first; .ci/run does)"; fi
 
 # A copy of the checkout's files, because ansible-test needs the ansible_collections/ layout.
 $(TEST_COLLECTION): FORCE
 	rm -rf $(TEST_COLLECTION) && mkdir -p $(TEST_COLLECTION) $(TEST_ROOT)/ansible_collections/kubernetes
-	git ls-files -co --exclude-standard | grep -v '^tests/cluster/' | rsync -a --files-from=- ./ $(TEST_COLLECTION)/
+	git ls-files -z -co --exclude-standard | grep -zv '^tests/cluster/' | tar --null -T - -cf - | tar -xf - -C $(TEST_COLLECTION)
 	ln -sfn $(SITE)/ansible_collections/kubernetes/core $(TEST_ROOT)/ansible_collections/kubernetes/core
 	# Its own git repository, or ansible-test would list files through the checkout's, which ignores .tmp/.
 	cd $(TEST_COLLECTION) && git init -q && git add -A
@@ -121,6 +130,15 @@ galaxy-import: setup
 	  2>&1 | tee import.log; test $${PIPESTATUS[0]} -eq 0
 	@! grep -E '^(ERROR|WARNING)' $(GALAXY_IMPORT_DIR)/import.log || \
 	  { echo "galaxy-importer reported the errors or warnings above"; exit 1; }
+
+## harness-tests: the cluster recorder's translation and the signal matcher, on a recorded sample (no cluster)
+harness-tests: setup
+	$(BIN)/python -m pytest -q tests/harness
+
+## first-run-check: tests/cluster/up's first-run path (a new HOME, an empty cache) up to where it would build
+first-run-check:
+	home=$$(mktemp -d) && trap 'rm -rf "$$home"' EXIT && \
+	  env -u XDG_CACHE_HOME -u CLUSTER_CACHE -u CLUSTER_BIN -u CLUSTER_IMAGES HOME=$$home tests/cluster/up --dry-run
 
 ## The sealed local cluster (tests/cluster/README.md)
 cluster-up: setup

@@ -6,7 +6,7 @@
 # victim/attacker: mmdebstrap --variant=minbase from the Debian mirrors of the host's own apt configuration, + <image>/rootfs,
 # + <image>/setup.sh run in the chroot; one layer, made an OCI image with umoci. Downloaded .debs are kept in
 # $CLUSTER_IMAGES/.debs. An image is rebuilt only when the hash of its recipe (this script, <image>/, versions) changed.
-# Usage: tests/cluster/images/build.sh [--force] [victim|attacker|pause ...]     (root; needs mmdebstrap umoci)
+# Usage: tests/cluster/images/build.sh [--force | --dry-run] [victim|attacker|pause ...]  (root; needs mmdebstrap umoci)
 #   PAUSE_BIN=/path/to/pause   use another static pause binary than $CLUSTER_BIN/pause
 set -euo pipefail
 
@@ -19,13 +19,14 @@ GHCR=ghcr.io/microsoft/defender-for-cloud/attacksimulation
 log() { printf '==> %s\n' "$*"; }
 die() { printf 'images/build.sh: error: %s\n' "$*" >&2; exit 1; }
 
-FORCE=0
+FORCE=0 DRY_RUN=0
 IMAGES=()
 for a in "$@"; do
   case $a in
     --force) FORCE=1 ;;
+    --dry-run) DRY_RUN=1 ;;  # the checks of a first build (tools, Debian sources, folders), then stop
     victim | attacker | pause) IMAGES+=("$a") ;;
-    *) die "unknown argument $a (usage: build.sh [--force] [victim|attacker|pause ...])" ;;
+    *) die "unknown argument $a (usage: build.sh [--force | --dry-run] [victim|attacker|pause ...])" ;;
   esac
 done
 ((${#IMAGES[@]})) || IMAGES=(victim attacker pause)
@@ -159,4 +160,15 @@ build_one() {
 
 [[ $EUID == 0 ]] || die "must run as root (mmdebstrap --mode=root, chroot)"
 mkdir -p "$CLUSTER_IMAGES/.work" "$CLUSTER_IMAGES/.debs"
-for image in "${IMAGES[@]}"; do build_one "$image"; done
+if ((DRY_RUN)); then
+  command -v mmdebstrap >/dev/null && command -v umoci >/dev/null || die "needs mmdebstrap and umoci (apt-get install mmdebstrap umoci)"
+  sources="$(host_sources)"
+  [[ -n $sources ]] || die "no Debian source for this release found in /etc/apt/sources.list{,.d/*}"
+  log "dry run: Debian sources $(awk '{print $(NF-2)}' <<<"$sources" | sort -u | paste -sd' '); would build ${IMAGES[*]} into $CLUSTER_IMAGES (pause after build.sh made $PAUSE_BIN)"
+  exit 0
+fi
+total=${#IMAGES[@]} i=0
+for image in "${IMAGES[@]}"; do
+  i=$((i + 1)); log "image $image ($i/$total)"
+  build_one "$image"
+done

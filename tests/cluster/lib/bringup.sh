@@ -4,7 +4,8 @@
 # Debian packages the cluster needs on the host (installed only when missing, non-interactively).
 CLUSTER_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack socat ethtool openssl curl jq util-linux iproute2 procps
   skopeo docker-registry mmdebstrap umoci  # for tests/cluster/images
-  bpftrace python3)  # the exec/open/connect recorder (recorder.py: standard library only)
+  bpftrace python3  # the exec/open/connect recorder (recorder.py: standard library only)
+  gcc libc6-dev)  # build.sh: the static pause binary
 
 install_packages() {
   local missing=() p
@@ -25,18 +26,24 @@ install_packages() {
   return 0
 }
 
+# build_binaries [--dry-run]: tests/cluster/build.sh into $CLUSTER_BIN (--dry-run: its checks only).
 build_binaries() {
+  local t0=$SECONDS
+  if [[ ${1:-} == --dry-run ]]; then
+    log "binaries: tests/cluster/build.sh --dry-run"
+    "$CLUSTER_DIR/build.sh" --dry-run 2>&1 | indent
+    return "${PIPESTATUS[0]}"
+  fi
   if [[ "${CLUSTER_SKIP_BUILD:-0}" == 1 ]]; then log "binaries: CLUSTER_SKIP_BUILD=1, using $CLUSTER_BIN as it is"
   else
     # Never two builds at once: wait for one that is already running (someone else's) to finish first.
-    local t0=$SECONDS
     while pgrep -f 'tests/cluster/build\.sh' >/dev/null || pgrep -f "go build .*-o $CLUSTER_BIN/" >/dev/null; do
       ((SECONDS - t0 < 5400)) || die "tests/cluster/build.sh has been running for 90 min (another build); giving up"
       ((SECONDS - t0 == 0)) && log "binaries: another tests/cluster/build.sh is running; waiting for it"
       sleep 5
     done
     log "binaries: tests/cluster/build.sh"
-    if ! "$CLUSTER_DIR/build.sh" 2>&1 | sed 's/^/    /'; then
+    if ! "$CLUSTER_DIR/build.sh" 2>&1 | indent; then
       warn "tests/cluster/build.sh failed; going on with the binaries already in $CLUSTER_BIN"
     fi
   fi
@@ -44,19 +51,28 @@ build_binaries() {
   for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl etcd coredns; do
     [[ -x "$CLUSTER_BIN/$b" ]] || die "$CLUSTER_BIN/$b missing after build.sh"
   done
+  log "binaries ready in $(duration $((SECONDS - t0)))"
 }
 
+# build_images [--dry-run]: tests/cluster/images/build.sh into $CLUSTER_IMAGES (--dry-run: its checks only).
 build_images() {
+  local t0=$SECONDS
+  if [[ ${1:-} == --dry-run ]]; then
+    log "test images: tests/cluster/images/build.sh --dry-run"
+    "$CLUSTER_DIR/images/build.sh" --dry-run 2>&1 | indent
+    return "${PIPESTATUS[0]}"
+  fi
   if [[ "${CLUSTER_SKIP_BUILD:-0}" == 1 ]]; then log "test images: CLUSTER_SKIP_BUILD=1, using $CLUSTER_IMAGES as it is"
   elif [[ -x "$CLUSTER_DIR/images/build.sh" ]]; then
-    local t0=$SECONDS
     while pgrep -f 'tests/cluster/images/build\.sh' >/dev/null; do
       ((SECONDS - t0 < 3600)) || die "tests/cluster/images/build.sh has been running for 60 min (another build); giving up"
       ((SECONDS - t0 == 0)) && log "test images: another tests/cluster/images/build.sh is running; waiting for it"
       sleep 5
     done
     log "test images: tests/cluster/images/build.sh"
-    "$CLUSTER_DIR/images/build.sh" | sed 's/^/    /'
+    "$CLUSTER_DIR/images/build.sh" 2>&1 | indent
+    ((PIPESTATUS[0] == 0)) || die "tests/cluster/images/build.sh failed"
+    log "test images ready in $(duration $((SECONDS - t0)))"
   else
     warn "tests/cluster/images/build.sh not there: no test images"
   fi
@@ -190,7 +206,7 @@ start_registry() {
   for s in "$CLUSTER_DIR/images/registry.sh"; do
     if [[ -x $s ]]; then
       log "registry: ${s#"$CLUSTER_DIR"/} (on $CLUSTER_REGISTRY inside the namespace)"
-      "$s" start | sed 's/^/    /'
+      "$s" start | indent
       return 0
     fi
   done

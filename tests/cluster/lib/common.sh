@@ -17,6 +17,11 @@ CLUSTER_DAEMONS=(recorder etcd kube-apiserver kube-controller-manager kube-sched
 RECORDER_DIR="$CLUSTER_STATE/recorder"
 
 log() { printf '==> %s\n' "$*"; }
+# indent: a sub-step's output, shifted right, line by line as it comes (sed -u: no holding back when the output is a
+# pipe or a file, as in CI, AWX or `| tee`).
+indent() { sed -u 's/^/    /'; }
+# duration SECONDS: "84 s", "13 min 48 s"
+duration() { if (($1 < 60)); then echo "$1 s"; else echo "$(($1 / 60)) min $(($1 % 60)) s"; fi; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
 die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 
