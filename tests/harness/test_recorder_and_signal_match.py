@@ -67,7 +67,7 @@ def test_open_and_connect_events_are_tied_to_their_process(recorded):
     assert opened and opened[0]["ret"] >= 0
     assert recorded.descends_from(opened[0], "php-fpm")
     curl, = execs(recorded, "curl")
-    connect, = [e for e in recorded.events(kind="connect", pid=curl["pid"])]
+    connect, = recorded.events(kind="connect", pid=curl["pid"])
     assert (connect["address"], connect["port"], connect["family"]) == ("127.0.0.1", 9, "inet")
     assert connect["ret"] == -115  # EINPROGRESS: curl connects without blocking
 
