@@ -277,6 +277,7 @@ class Recorder:
     def __init__(self, events_path=None, status=None):
         self.events_path = events_path or os.path.join(state_dir(), "events.jsonl")
         self.status_path = status or status_path()
+        self._offset, self._events, self._cgroups, self._execs = 0, [], {}, {}
 
     def status(self):
         try:
@@ -300,25 +301,33 @@ class Recorder:
             time.sleep(0.1)
 
     def _all(self):
-        cgroups, events = {}, []
+        """Every event so far, read incrementally (only complete lines; names joined from cgroup records)."""
         try:
-            with open(self.events_path, encoding="utf-8") as f:
-                for line in f:
-                    try:
-                        e = json.loads(line)
-                    except ValueError:
-                        continue  # a line being written
-                    if e.get("event") == "cgroup":
-                        cgroups[e["cgroup_id"]] = e
-                    else:
-                        events.append(e)
+            with open(self.events_path, "rb") as f:
+                if os.fstat(f.fileno()).st_size < self._offset:  # a new file (the recorder restarted)
+                    self._offset, self._events, self._cgroups, self._execs = 0, [], {}, {}
+                f.seek(self._offset)
+                data = f.read()
         except OSError as e:
-            raise RecorderError(f"recorder events {self.events_path} unreadable: {e}") from e
-        for e in events:
-            if "container_id" not in e and e.get("cgroup_id") in cgroups:
-                c = cgroups[e["cgroup_id"]]
+            raise RecorderError("recorder events %s unreadable: %s" % (self.events_path, e)) from e
+        complete = data[:data.rfind(b"\n") + 1]
+        self._offset += len(complete)
+        for line in complete.decode("utf-8", "replace").splitlines():
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            if e.get("event") == "cgroup":
+                self._cgroups[e["cgroup_id"]] = e
+                continue
+            self._events.append(e)
+            if e["event"] == "exec":
+                self._execs.setdefault(e["pid"], []).append(e)
+        for e in self._events:
+            if e.get("namespace") is None and e.get("cgroup_id") in self._cgroups:
+                c = self._cgroups[e["cgroup_id"]]
                 e.update({k: c.get(k) for k in ("container_id", "namespace", "pod", "pod_uid", "container")})
-        return events
+        return self._events
 
     def events(self, since=None, until=None, kind=None, namespace=None, pod=None, container=None, pid=None):
         """Events in [since, until] (epoch, datetime or ISO string), oldest first, filtered by what is given."""
@@ -330,22 +339,23 @@ class Recorder:
         return sorted(out, key=lambda e: e["ts"])
 
     def execs_of(self, pid, before):
-        """The exec events of process `pid` up to time `before`, latest last."""
-        return [e for e in self._all() if e["event"] == "exec" and e["pid"] == pid and e["ts"] <= before]
+        """The exec events of process `pid` up to time `before`, oldest first."""
+        self._all()
+        return sorted((e for e in self._execs.get(pid, []) if e["ts"] <= before), key=lambda e: e["ts"])
 
     def ancestry(self, event):
         """The parent chain of an event's process, nearest first: pid, comm, and the filename/argv of the
         ancestor's latest exec before the event when recorded (an ancestor that only forked has none)."""
         chain = event.get("ancestors")
         if chain is None:  # open/connect: the chain of the process's latest exec
-            execs = [e for e in self.execs_of(event["pid"], event["ts"])]
+            execs = self.execs_of(event["pid"], event["ts"])
             chain = execs[-1]["ancestors"] if execs else []
-        execs = {}
-        for e in self._all():
-            if e["event"] == "exec" and e["ts"] <= event["ts"]:
-                execs[e["pid"]] = e
-        return [dict(a, filename=execs.get(a["pid"], {}).get("filename"), argv=execs.get(a["pid"], {}).get("argv"))
-                for a in chain]
+        out = []
+        for a in chain:
+            execs = self.execs_of(a["pid"], event["ts"])
+            out.append(dict(a, filename=execs[-1]["filename"] if execs else None,
+                            argv=execs[-1]["argv"] if execs else None))
+        return out
 
     def descends_from(self, event, program):
         """Whether an ancestor of the event's process runs `program`: its comm or executable's name starts with
