@@ -102,8 +102,8 @@ def write_summary(results):
              "", "Recorded by the sealed cluster's eBPF recorder; each row event of plugins/module_utils/_signals.py",
              "and the first event that matched it (in the victim, under php-fpm, in the technique's window).", ""]
     for technique_id, (record, rows, found, events) in results.items():
-        heading = "## %s (%s + %s s, %d events in the victim)" % (technique_id, record["started"], record["duration"],
-                                                                   len(events))
+        heading = "## %s (%s + %s s, %d events in the victim)" % (
+            technique_id, record["started"], record["duration"], len(events))
         lines += [heading, ""]
         for row, event in zip(rows, found):
             seen = describe_observed(event, redact) if event else "NOT SEEN"
