@@ -48,6 +48,25 @@ def flatten_alert(raw):
     return flat
 
 
+def usable_alerts(raw_alerts):
+    """(flat alerts, malformed) from ARM alert resources: an alert that is not an object, or whose times cannot be
+    read, is left out and described in ``malformed`` (its id and the reason) instead of failing the whole listing."""
+    flat, malformed = [], []
+    for position, raw in enumerate(raw_alerts):
+        if not isinstance(raw, dict) or not isinstance(raw.get("properties", {}), dict):
+            malformed.append(dict(id=None, reason="alert %d is not an alert resource: %.80r" % (position, raw)))
+            continue
+        alert = flatten_alert(raw)
+        try:
+            for field in ("start_time", "time_generated"):
+                parse_time(alert.get(field))
+        except ValueError as exc:
+            malformed.append(dict(id=alert.get("id") or alert.get("name"), reason="%s: %s" % (field, exc)))
+            continue
+        flat.append(alert)
+    return flat, malformed
+
+
 def _catalog_entry(display_name=None, alert_type=None):
     for entry in alerts_for(SCENARIOS):
         if alert_matches(entry, display_name=display_name, alert_type=alert_type):

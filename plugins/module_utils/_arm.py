@@ -4,8 +4,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Azure Resource Manager client for listing Defender for Cloud security alerts.
 
-Tokens come from azure-identity (never hand-written token code); the HTTP calls to ARM go through requests.
-The token never leaves this file: it is neither returned nor put in an error message.
+Tokens come from azure-identity; the calls go through azure-core's pipeline (the one Microsoft's SDKs use): its
+RetryPolicy retries 429, 5xx, connection errors and read timeouts, honouring Retry-After, here bounded by
+``max_retries`` and ``max_retry_wait``. Pages are read and checked here rather than through azure-mgmt-security's
+models: their deserializer fails a whole page on one malformed alert, and a malformed alert must only be skipped
+and counted. The token never leaves the pipeline: it is neither returned nor put in an error message.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,22 +17,16 @@ __metaclass__ = type
 
 import time
 import traceback
-from email.utils import parsedate_to_datetime
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 from ansible.module_utils.six.moves.urllib.parse import urlencode, urlparse
 
 try:
-    import requests
-except ImportError:
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
-
-try:
-    from azure.core.exceptions import ClientAuthenticationError
+    from azure.core import PipelineClient
+    from azure.core.exceptions import AzureError, ClientAuthenticationError
+    from azure.core.pipeline.policies import BearerTokenCredentialPolicy, HeadersPolicy, RetryPolicy
+    from azure.core.pipeline.transport import RequestsTransport
+    from azure.core.rest import HttpRequest
     from azure.identity import (
         AzureAuthorityHosts,
         AzureCliCredential,
@@ -38,16 +35,16 @@ try:
         ManagedIdentityCredential,
     )
 except ImportError:
-    HAS_AZURE_IDENTITY = False
-    AZURE_IDENTITY_IMPORT_ERROR = traceback.format_exc()
+    HAS_AZURE = False
+    AZURE_IMPORT_ERROR = traceback.format_exc()
+    RetryPolicy = object  # the subclass below must still be definable for the import error to be reported
 else:
-    HAS_AZURE_IDENTITY = True
-    AZURE_IDENTITY_IMPORT_ERROR = None
+    HAS_AZURE = True
+    AZURE_IMPORT_ERROR = None
 
 API_VERSION = "2022-01-01"
 DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_BACKOFF = 30
 
 ARM_ARGUMENT_SPEC = dict(
@@ -65,6 +62,7 @@ ARM_ARGUMENT_SPEC = dict(
     max_retries=dict(type="int", default=5),
     max_retry_wait=dict(type="int", default=300),
     timeout=dict(type="int", default=30),
+    max_pages=dict(type="int", default=100),
 )
 ARM_REQUIRED_TOGETHER = [("secret", "client_id")]
 ARM_REQUIRED_IF = [
@@ -75,20 +73,22 @@ ARM_REQUIRED_ARGS = ["subscription_id"]
 
 
 class ArmError(Exception):
-    """A failed ARM call: ``msg`` names the scope and the reason; ``details`` go into fail_json."""
+    """A failed ARM call: ``msg`` names the scope and the reason; ``details`` go into fail_json.
 
-    def __init__(self, msg, **details):
+    ``transient`` is true when the next poll may well succeed (throttling, 5xx, the network, an answer that is
+    not what the schema says), false when it cannot without a change (credentials, role, arguments)."""
+
+    def __init__(self, msg, transient=False, **details):
         super(ArmError, self).__init__(msg)
         self.msg = msg
-        self.details = details
+        self.transient = transient
+        self.details = dict(details, transient=transient)
 
 
 def check_libraries(module):
-    """fail_json with missing_required_lib for the first library that cannot be imported."""
-    if not HAS_AZURE_IDENTITY:
-        module.fail_json(msg=missing_required_lib("azure-identity"), exception=AZURE_IDENTITY_IMPORT_ERROR)
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    """fail_json with missing_required_lib when azure-identity (and its azure-core) cannot be imported."""
+    if not HAS_AZURE:
+        module.fail_json(msg=missing_required_lib("azure-identity and azure-core"), exception=AZURE_IMPORT_ERROR)
 
 
 def _verify_setting(params):
@@ -132,17 +132,47 @@ def build_credential(params):
         "managed identity or Azure CLI login (auth_source=auto without client_id/secret/tenant)")
 
 
-def _retry_after(response, attempt):
-    header = response.headers.get("Retry-After")
-    if header:
-        try:
-            return max(0.0, float(header))
-        except ValueError:
-            try:
-                return max(0.0, parsedate_to_datetime(header).timestamp() - time.time())
-            except (TypeError, ValueError):
-                pass
-    return float(min(2 ** attempt, MAX_BACKOFF))
+class _RetryBudgetExceeded(Exception):
+    """A wait that would go past max_retry_wait: fail now rather than sleep past the caller's bound.
+    Not an AzureError, so that the retry loop does not take it for one more error to retry."""
+
+    def __init__(self, delay, status):
+        super(_RetryBudgetExceeded, self).__init__("a wait of %.0f s" % delay)
+        self.delay = delay
+        self.status = status
+
+
+class BoundedRetryPolicy(RetryPolicy):
+    """azure-core's RetryPolicy (429, 5xx, connection errors and read timeouts; Retry-After honoured), with every
+    wait counted against ``max_retry_wait`` and counted for the result."""
+
+    def __init__(self, max_retries, max_retry_wait, sleep=time.sleep):
+        super(BoundedRetryPolicy, self).__init__(
+            retry_total=max_retries, retry_connect=max_retries, retry_read=max_retries, retry_status=max_retries,
+            retry_backoff_factor=0.5, retry_backoff_max=MAX_BACKOFF)
+        self.max_retry_wait = max_retry_wait
+        self.retries = 0
+        self.waited = 0.0
+        self.last_error = None
+        self._sleep = sleep
+
+    def increment(self, settings, response=None, error=None):
+        self.last_error = error
+        more = super(BoundedRetryPolicy, self).increment(settings, response=response, error=error)
+        if more:
+            self.retries += 1
+        return more
+
+    def sleep(self, settings, transport, response=None):
+        delay = self.get_retry_after(response) if response is not None else None
+        if delay is None:
+            delay = self.get_backoff_time(settings)
+        if self.waited + delay > self.max_retry_wait:
+            status = response.http_response.status_code if response is not None else None
+            raise _RetryBudgetExceeded(delay, status)
+        self.waited += delay
+        if delay > 0:
+            self._sleep(delay)
 
 
 def _arm_error_text(response):
@@ -150,80 +180,77 @@ def _arm_error_text(response):
         error = response.json().get("error") or {}
         return "%s: %s" % (error.get("code"), error.get("message"))
     except (ValueError, AttributeError):
-        return (response.text or "").strip()[:300]
+        return (response.text() or "").strip()[:300]
 
 
 class ArmClient(object):
-    """GETs against ARM with bounded retries for throttling (429, honouring Retry-After) and 5xx."""
+    """GETs against ARM through azure-core's pipeline, and the alert listing with bounded, checked pages."""
 
     def __init__(self, params, credential=None, sleep=time.sleep):
         self.params = params
         self.endpoint = params["arm_endpoint"].rstrip("/")
         self.credential, self.identity = credential or build_credential(params)
-        self.sleep = sleep
-        self.session = requests.Session()
-        self.verify = _verify_setting(params)
-        self.retries = 0
-        self.waited = 0.0
-        self._token = None
+        self.retry = BoundedRetryPolicy(params["max_retries"], params["max_retry_wait"], sleep=sleep)
+        verify = _verify_setting(params)
+        self.client = PipelineClient(self.endpoint, policies=[
+            HeadersPolicy({"Accept": "application/json"}),
+            self.retry,
+            BearerTokenCredentialPolicy(self.credential, self.endpoint + "/.default"),
+        ], transport=RequestsTransport(connection_verify=verify, connection_timeout=params["timeout"],
+                                       read_timeout=params["timeout"]))
 
-    def _bearer(self):
-        if self._token is None:
-            scope = self.endpoint + "/.default"
-            try:
-                self._token = self.credential.get_token(scope).token
-            except ClientAuthenticationError as exc:
-                raise ArmError(self._scrub("could not get a token for %s as %s: %s"
-                                           % (scope, self.identity, exc.message or exc)))
-            except ValueError as exc:  # a malformed tenant or authority
-                raise ArmError(self._scrub("could not get a token for %s as %s: %s" % (scope, self.identity, exc)))
-        return self._token
+    @property
+    def retries(self):
+        return self.retry.retries
 
     def _scrub(self, text):
-        for secret in (self.params.get("secret"), self._token):
-            if secret:
-                text = text.replace(secret, "********")
-        return text
+        secret = self.params.get("secret")
+        return text.replace(secret, "********") if secret else text
+
+    def _send(self, url, what):
+        try:
+            return self.client.send_request(HttpRequest("GET", url))
+        except ClientAuthenticationError as exc:
+            raise ArmError(self._scrub("%s: could not get a token for %s/.default as %s: %s"
+                                       % (what, self.endpoint, self.identity, exc.message or exc)))
+        except _RetryBudgetExceeded as exc:
+            raise ArmError(
+                "%s: ARM asked to wait %.0f s more (%s) after %d retries (%.0f s waited; max_retries=%d, "
+                "max_retry_wait=%d s)" % (what, exc.delay, exc.status or "no answer", self.retry.retries,
+                                          self.retry.waited, self.params["max_retries"], self.params["max_retry_wait"]),
+                transient=True, status=exc.status, retries=self.retry.retries)
+        except AzureError as exc:
+            raise ArmError("%s: request to %s failed after %d retries: %s"
+                           % (what, urlparse(url).netloc, self.retry.retries, self._scrub(str(exc.message or exc))),
+                           transient=True, retries=self.retry.retries)
+        except ValueError as exc:  # a malformed tenant or authority, from azure-identity
+            raise ArmError(self._scrub("%s: could not get a token as %s: %s" % (what, self.identity, exc)))
 
     def get(self, url, what):
         """The JSON body of GET ``url``; ``what`` names the object for error messages."""
-        attempt = 0
-        while True:
-            try:
-                # verify per request: a session-level setting loses to REQUESTS_CA_BUNDLE in the environment.
-                response = self.session.get(url, timeout=self.params["timeout"], verify=self.verify, headers={
-                    "Authorization": "Bearer " + self._bearer(), "Accept": "application/json"})
-            except requests.RequestException as exc:
-                raise ArmError("%s: request to %s failed: %s" % (what, urlparse(url).netloc, exc))
-            if response.status_code not in RETRY_STATUSES:
-                break
-            delay = _retry_after(response, attempt)
-            if attempt >= self.params["max_retries"] or self.waited + delay > self.params["max_retry_wait"]:
-                raise ArmError(
-                    "%s: ARM answered %s %s after %d retries (%.0f s waited; max_retries=%d, max_retry_wait=%d s)"
-                    % (what, response.status_code, _arm_error_text(response) or response.reason, self.retries,
-                       self.waited, self.params["max_retries"], self.params["max_retry_wait"]),
-                    status=response.status_code, retries=self.retries)
-            attempt += 1
-            self.retries += 1
-            self.waited += delay
-            self.sleep(delay)
-        if response.status_code == 401:
+        response = self._send(url, what)
+        status = response.status_code
+        if status == 401:
             raise ArmError(
                 "%s: ARM did not accept the token of %s (401 %s): check that tenant, authority and arm_endpoint "
                 "belong to the same cloud; the identity needs the Security Reader role on %s"
                 % (what, self.identity, _arm_error_text(response), self.role_scope()), status=401)
-        if response.status_code == 403:
+        if status == 403:
             raise ArmError(
                 "%s: ARM answered 403 %s: the identity (%s) needs the Security Reader role on %s"
                 % (what, _arm_error_text(response), self.identity, self.role_scope()), status=403)
-        if response.status_code != 200:
-            raise ArmError("%s: ARM answered %s %s" % (what, response.status_code, _arm_error_text(response)),
-                           status=response.status_code)
+        if status in (408, 429) or status >= 500:
+            raise ArmError(
+                "%s: ARM answered %s %s after %d retries (%.0f s waited; max_retries=%d, max_retry_wait=%d s)"
+                % (what, status, _arm_error_text(response) or response.reason, self.retry.retries, self.retry.waited,
+                   self.params["max_retries"], self.params["max_retry_wait"]),
+                transient=True, status=status, retries=self.retry.retries)
+        if status != 200:
+            raise ArmError("%s: ARM answered %s %s" % (what, status, _arm_error_text(response)), status=status)
         try:
             return response.json()
         except ValueError:
-            raise ArmError("%s: ARM answered 200 with a body that is not JSON" % what)
+            raise ArmError("%s: ARM answered 200 with a body that is not JSON" % what, transient=True)
 
     def role_scope(self):
         scope = "subscription %s" % self.params["subscription_id"]
@@ -238,17 +265,44 @@ class ArmClient(object):
         query = urlencode({"api-version": API_VERSION})
         return "%s%s/providers/Microsoft.Security/alerts?%s" % (self.endpoint, path, query)
 
+    def _page(self, url, what, number):
+        body = self.get(url, what)
+        if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+            shape = type(body).__name__ if not isinstance(body, dict) else "'value' of type %s" % type(
+                body.get("value")).__name__
+            raise ArmError("%s: page %d of the answer is not an alert list (a JSON object with a 'value' list), got %s"
+                           % (what, number, shape), transient=True, pages=number)
+        next_link = body.get("nextLink")
+        if next_link is not None and not isinstance(next_link, str):
+            raise ArmError("%s: page %d has a nextLink that is not a URL: %r" % (what, number, next_link),
+                           transient=True, pages=number)
+        return body["value"], next_link or None
+
     def list_alerts(self):
-        """All alert resources in the scope, following nextLink; dict(alerts, pages, retries)."""
-        url, pages, alerts = self.alerts_url(), 0, []
+        """All alert resources in the scope, following nextLink at most ``max_pages`` times and never to a page
+        already read; dict(alerts, pages, retries, warnings). Items that are not JSON objects are left out and
+        counted (``not_objects``)."""
+        url, pages, alerts, seen, warnings, not_objects = self.alerts_url(), 0, [], set(), [], 0
         what = "listing Defender for Cloud alerts in %s" % self.role_scope()
         while url:
-            body = self.get(url, what)
+            if url in seen:
+                warnings.append("%s: nextLink of page %d points back to a page already read; stopped there"
+                                % (what, pages))
+                break
+            if pages >= self.params["max_pages"]:
+                warnings.append("%s: stopped after max_pages=%d pages; later alerts were not read"
+                                % (what, self.params["max_pages"]))
+                break
+            seen.add(url)
+            value, next_link = self._page(url, what, pages + 1)
             pages += 1
-            alerts.extend(body.get("value") or [])
-            url = body.get("nextLink")
+            # A page served twice under another link must not count its alerts twice.
+            known = set(a.get("id") for a in alerts if a.get("id"))
+            alerts.extend(item for item in value if isinstance(item, dict) and not (item.get("id") and item["id"] in known))
+            not_objects += len([item for item in value if not isinstance(item, dict)])
+            url = next_link
             # The bearer token goes only to the configured ARM host.
             if url and urlparse(url).netloc.lower() != urlparse(self.endpoint).netloc.lower():
                 raise ArmError("%s: nextLink points to %s, not to %s; refusing to send the token there"
                                % (what, urlparse(url).netloc, urlparse(self.endpoint).netloc), pages=pages)
-        return dict(alerts=alerts, pages=pages, retries=self.retries)
+        return dict(alerts=alerts, pages=pages, retries=self.retry.retries, warnings=warnings, not_objects=not_objects)

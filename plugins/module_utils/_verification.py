@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from ansible_collections.defender.attack_simulation.plugins.module_utils._alert_filter import (
     filter_alerts,
-    flatten_alert,
+    usable_alerts,
 )
 from ansible_collections.defender.attack_simulation.plugins.module_utils._catalog import (
     alert_matches,
@@ -50,6 +50,17 @@ def run_scope(report):
     cluster = report.get("cluster") or {}
     return dict(since=started, cluster_resource_id=cluster.get("aks_resource_id") or None,
                 cluster_name=cluster.get("name") or None)
+
+
+def require_cluster(report, scope):
+    """Refuse a run whose report names no cluster: every alert of the subscription would count as its own."""
+    if not scope["cluster_resource_id"] and not scope["cluster_name"]:
+        raise ReportError(
+            "run report %s names no cluster (no cluster.aks_resource_id, no cluster.name), so its alerts cannot be "
+            "told from other clusters' alerts of the subscription. Name the cluster: run the simulation with "
+            "-e simulation_cluster_resource_id=/subscriptions/<id>/resourceGroups/<group>/providers/"
+            "Microsoft.ContainerService/managedClusters/<name> (or simulation_cluster_name=<AKS cluster name>), or "
+            "verify with verify_cluster_resource_id / verify_cluster_name" % report.get("run_id"))
 
 
 def _expected_alerts(report):
@@ -94,15 +105,19 @@ def verify(report, alerts, now=None, deadline_seconds=None):
 
     Returns dict(checked_at, deadline, alerts=[per expected alert], seen, expected, summary,
     pending=[display names still worth waiting for], missing=[...], needs_cluster_setting=[...],
-    remaining_seconds). Alerts older than the run's start or for another cluster never count."""
+    remaining_seconds, malformed=[how many alerts were left out as malformed]). Alerts older than the run's start
+    or for another cluster never count; a report that names no cluster is refused (ReportError)."""
     now = parse_time(now) or utcnow()
     scope = run_scope(report)
-    candidates = filter_alerts([flatten_alert(a) for a in alerts], since=scope["since"],
+    expected_alerts = _expected_alerts(report)
+    require_cluster(report, scope)
+    usable, malformed = usable_alerts(alerts)
+    candidates = filter_alerts(usable, since=scope["since"],
                                cluster_resource_id=scope["cluster_resource_id"],
                                cluster_name=scope["cluster_name"])
     candidates.sort(key=lambda a: parse_time(a.get("time_generated") or a.get("start_time")))
     results = []
-    for expected in _expected_alerts(report):
+    for expected in expected_alerts:
         triggered = _was_triggered(report, expected)
         found = [a for a in candidates
                  if alert_matches(expected, display_name=a.get("display_name"), alert_type=a.get("alert_type"))]
@@ -136,7 +151,7 @@ def verify(report, alerts, now=None, deadline_seconds=None):
             latency_class=expected.get("latency"),
         ))
     deadline = scope["since"] + timedelta(seconds=deadline_seconds) if deadline_seconds is not None else None
-    return summarize(results, now, deadline)
+    return dict(summarize(results, now, deadline), malformed=len(malformed))
 
 
 def summarize(results, now, deadline=None):

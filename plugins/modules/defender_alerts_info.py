@@ -16,10 +16,14 @@ version_added: 1.0.0
 description:
   - Lists the security alerts of a subscription (or one resource group) through Azure Resource Manager,
     C(GET /subscriptions/{subscription}[/resourceGroups/{group}]/providers/Microsoft.Security/alerts?api-version=2022-01-01),
-    following C(nextLink) until every page is read.
+    following C(nextLink) until every page is read (at most O(max_pages), never to a page already read).
   - Filters them by time, cluster, display name, alert type and status, and returns them flattened.
-  - Throttling (HTTP 429, honouring C(Retry-After)) and server errors (500, 502, 503, 504, with exponential backoff)
-    are retried within O(max_retries) and O(max_retry_wait).
+  - Calls go through C(azure-core)'s pipeline, as Microsoft's SDKs do. Throttling (HTTP 429, honouring C(Retry-After)),
+    server errors (408, 500, 502, 503, 504), connection errors and read timeouts are retried with exponential backoff
+    within O(max_retries) and O(max_retry_wait).
+  - An answer that is not what the API's schema says does not crash the module. An alert that is not an object, or
+    whose times cannot be read, is left out and counted in RV(malformed). A page that is not an alert list fails the
+    module with RV(transient=true), so a caller that polls can try again at its next poll.
   - The access token comes from C(azure-identity) and is never returned or logged.
   - Use M(defender.attack_simulation.simulation_verify) or the C(defender.attack_simulation.verify) role to check
     a simulation run's expected alerts against this list.
@@ -28,7 +32,7 @@ author:
 requirements:
   - python >= 3.8
   - azure-identity >= 1.15
-  - requests
+  - azure-core >= 1.30
 extends_documentation_fragment:
   - defender.attack_simulation._attributes
   - defender.attack_simulation._attributes.info_module
@@ -96,9 +100,15 @@ options:
     type: path
   max_retries:
     description:
-      - How many times to retry one request answered with 429, 500, 502, 503 or 504.
+      - How many times to retry one request answered with 408, 429, 500, 502, 503 or 504, or that met a connection
+        error or a read timeout.
     type: int
     default: 5
+  max_pages:
+    description:
+      - The most pages to read by following C(nextLink). The module warns when it stops there.
+    type: int
+    default: 100
   max_retry_wait:
     description:
       - The most seconds to spend waiting between retries, for the whole listing.
@@ -264,15 +274,38 @@ pages:
   type: int
   sample: 3
 retries:
-  description: How many requests were retried after 429 or 5xx answers.
+  description: How many requests were retried (429, 5xx, connection errors, read timeouts).
   returned: success
   type: int
   sample: 0
+malformed:
+  description: How many listed alerts were left out because they are not what the API's schema says.
+  returned: success
+  type: int
+  sample: 0
+malformed_alerts:
+  description: The left-out alerts, each with its C(id) (when it has one) and the C(reason).
+  returned: success
+  type: list
+  elements: dict
+stopped:
+  description:
+    - Why the listing stopped before the last page (C(nextLink) pointing back to a page already read, or
+      O(max_pages) reached), or null when every page was read. The module also warns.
+  returned: success
+  type: str
+transient:
+  description:
+    - On failure, whether a later call may well succeed (throttling, server errors, the network, an answer that is
+      not an alert list) rather than needing a change (credentials, role, arguments).
+  returned: failure
+  type: bool
+  sample: true
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.defender.attack_simulation.plugins.module_utils._alert_filter import filter_alerts, flatten_alert
+from ansible_collections.defender.attack_simulation.plugins.module_utils._alert_filter import filter_alerts, usable_alerts
 from ansible_collections.defender.attack_simulation.plugins.module_utils._time import parse_time
 from ansible_collections.defender.attack_simulation.plugins.module_utils._arm import (
     ARM_ARGUMENT_SPEC,
@@ -311,10 +344,17 @@ def execute_module(module):
         listing = ArmClient(module.params).list_alerts()
     except ArmError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
-    alerts = filter_alerts([flatten_alert(a) for a in listing["alerts"]],
-                           **dict((name, module.params[name]) for name in FILTERS))
-    module.exit_json(changed=False, alerts=alerts, listed=len(listing["alerts"]),
-                     pages=listing["pages"], retries=listing["retries"])
+    flat, malformed = usable_alerts(listing["alerts"])
+    malformed += [dict(id=None, reason="an item of a page's value is not a JSON object")] * listing["not_objects"]
+    for warning in listing["warnings"]:
+        module.warn(warning)
+    if malformed:
+        module.warn("%d listed alert(s) left out, not what the API's schema says: %s"
+                    % (len(malformed), "; ".join(m["reason"] for m in malformed[:3])))
+    alerts = filter_alerts(flat, **dict((name, module.params[name]) for name in FILTERS))
+    module.exit_json(changed=False, alerts=alerts, listed=len(listing["alerts"]) + listing["not_objects"],
+                     pages=listing["pages"], retries=listing["retries"], malformed=len(malformed),
+                     malformed_alerts=malformed, stopped=listing["warnings"][0] if listing["warnings"] else None)
 
 
 def main():

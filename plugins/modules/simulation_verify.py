@@ -193,8 +193,8 @@ _TRANSIENT = ("lines", "pending", "remaining_seconds")
 def execute_module(module):
     report = module.params["report"]
     try:
-        scope = run_scope(report)
         result = verify(report, module.params["alerts"], deadline_seconds=module.params["deadline"])
+        scope = run_scope(report)
     except (ReportError, ValueError) as exc:
         module.fail_json(msg="run report %s: %s" % (report.get("run_id"), exc))
     stored = dict((k, v) for k, v in result.items() if k not in _TRANSIENT)

@@ -25,6 +25,10 @@ Scenario (JSON; file at start, or POST /_control/scenario at any time, which als
    "page_size": 2, "forbidden": ["sub-id"],
    "throttle": {"on": [2], "retry_after": 1},      # 429 with Retry-After on these list requests (1-based)
    "unavailable": {"on": [3]},                     # 503 on these list requests
+   "disconnect": {"on": [1]},                      # close the connection without an answer (a connection error)
+   "stall": {"on": [1], "seconds": 5},             # answer only after this long (a read timeout for the client)
+   "raw": {"on": [1], "body": null},               # answer 200 with this JSON body instead of an alert page
+   "loop": true,                                   # every nextLink points back to the first page
    "alerts": [{"name": "...", "subscription": "...", "resource_group": "...", "location": "westeurope",
                "display_name": "...", "alert_type": "...", "severity": "Medium", "status": "Active",
                "cluster_resource_id": "...", "compromised_entity": "...", "namespace": "mdc-simulation",
@@ -44,13 +48,14 @@ import secrets
 import ssl
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlparse
 
 API_VERSION = "2022-01-01"
 DEFAULT_SCENARIO = dict(tenant="00000000-0000-0000-0000-0000000000aa", client_id="11111111-2222-3333-4444-555555555555",
                         client_secret="s3cr3t-value-do-not-print", page_size=50, forbidden=[], throttle={},
-                        unavailable={}, alerts=[])
+                        unavailable={}, disconnect={}, stall={}, raw={}, loop=False, alerts=[])
 
 
 def make_certificate(state_dir):
@@ -251,6 +256,15 @@ class Handler(BaseHTTPRequestHandler):
                                   {"Retry-After": str(scenario["throttle"].get("retry_after", 1))})
         if number in (scenario.get("unavailable") or {}).get("on", []):
             return self.arm_error(503, "ServiceUnavailable", "The service is temporarily unavailable.")
+        if number in (scenario.get("disconnect") or {}).get("on", []):
+            self.record(0)
+            self.close_connection = True
+            return self.connection.close()
+        if number in (scenario.get("stall") or {}).get("on", []):
+            time.sleep(scenario["stall"].get("seconds", 5))
+        if number in (scenario.get("raw") or {}).get("on", []):
+            self.record(200, raw=True)
+            return self.reply(200, scenario["raw"].get("body"))
         if sub in (scenario.get("forbidden") or []):
             return self.arm_error(403, "AuthorizationFailed",
                                   "The client '%s' with object id '%s' does not have authorization to perform action "
@@ -267,7 +281,10 @@ class Handler(BaseHTTPRequestHandler):
         size = int(scenario.get("page_size") or 50)
         page = visible[skip:skip + size]
         body = {"value": [alert_resource(a, self.base()) for a in page]}
-        if skip + size < len(visible):
+        if scenario.get("loop"):
+            body["nextLink"] = "%s%s?%s" % (self.base(), urlparse(self.path).path,
+                                            urlencode({"api-version": API_VERSION, "$skipToken": 0}))
+        elif skip + size < len(visible):
             body["nextLink"] = "%s%s?%s" % (self.base(), urlparse(self.path).path,
                                             urlencode({"api-version": API_VERSION, "$skipToken": skip + size}))
         self.record(200, alerts=len(page), list_call=calls)

@@ -15,7 +15,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(sys.executable).parent
 SITE_COLLECTIONS = [pathlib.Path(p) / "ansible_collections" for p in sys.path
                     if (pathlib.Path(p) / "ansible_collections" / "kubernetes" / "core").is_dir()]
-NEEDED_PYTHON = {"kubernetes", "jmespath", "azure-identity", "requests"}
+# azure-core: the ARM pipeline of defender_alerts_info (also pulled in by azure-identity, declared because it is used directly).
+NEEDED_PYTHON = {"kubernetes", "jmespath", "azure-identity", "azure-core", "requests"}
 
 
 def requirement_lines(path):

@@ -107,17 +107,17 @@ def alert(name, display_name, generated=-30, cluster=CLUSTER, **extra):
     return entry
 
 
-def run_module(env, arm, **args):
+def run_module(env, arm, process_timeout=300, **args):
     args = dict(dict(arm_endpoint=arm.url, authority=arm.url, ca_cert=arm.ca), **args)
     proc = subprocess.run([os.path.join(BIN, "ansible"), "localhost", "-c", "local", "-o",
                            "-m", "defender.attack_simulation.defender_alerts_info", "-a", json.dumps(args)],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=process_timeout, check=False)
     line = [l for l in proc.stdout.splitlines() if l.startswith("localhost |")]
     assert line, proc.stdout + proc.stderr
     return proc, json.loads(line[0].split("=> ", 1)[1])
 
 
-def report(started=-60, scenarios=("lateral_movement",), failed=(), cluster=CLUSTER):
+def report(started=-60, scenarios=("lateral_movement",), failed=(), cluster=CLUSTER, run_id="20261128-101500-ab12cd"):
     from ansible_collections.defender.attack_simulation.plugins.module_utils._catalog import alerts_for, techniques_for
     techniques = [dict(id=t["id"], scenario=t["scenario"], status="failed" if t["id"] in failed else "passed",
                        started=iso(started + 1), duration=0.4) for t in techniques_for(list(scenarios))]
@@ -125,7 +125,7 @@ def report(started=-60, scenarios=("lateral_movement",), failed=(), cluster=CLUS
                      condition=a["condition"], triggered_by=a["triggered_by"],
                      triggered=any(t["status"] == "passed" for t in techniques if t["id"] in a["triggered_by"]),
                      triggered_at=iso(started + 1)) for a in alerts_for(list(scenarios))]
-    return {"run_id": "20261128-101500-ab12cd", "started": iso(started)[:19] + "Z", "finished": iso(started + 20),
+    return {"run_id": run_id, "started": iso(started)[:19] + "Z", "finished": iso(started + 20),
             "namespace": "mdc-simulation",
             "cluster": {"name": cluster.rsplit("/", 1)[1], "aks_resource_id": cluster, "server": "https://aks.example"},
             "scenarios": list(scenarios), "techniques": techniques, "expected_alerts": expected, "verification": None}
@@ -321,3 +321,136 @@ def test_report_from_pieces(env, arm, tmp_path):
                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout
     assert "2 of 2 expected alerts seen" in proc.stdout
+
+
+# --- answers that are not what the schema says, and the network -------------------------------------------------
+
+def test_a_dropped_connection_is_retried(env, arm):
+    arm.scenario(disconnect={"on": [1]}, alerts=[alert("a", IMDS)])
+    proc, result = run_module(env, arm)
+    assert proc.returncode == 0, proc.stdout
+    assert result["retries"] == 1 and [a["name"] for a in result["alerts"]] == ["a"]
+    assert len(arm.list_requests()) == 2
+
+
+def test_a_read_timeout_is_retried(env, arm):
+    arm.scenario(stall={"on": [1], "seconds": 6}, alerts=[alert("a", IMDS)])
+    proc, result = run_module(env, arm, process_timeout=120, timeout=2)
+    assert proc.returncode == 0, proc.stdout
+    assert result["retries"] >= 1 and [a["name"] for a in result["alerts"]] == ["a"]
+
+
+@pytest.mark.parametrize("body, shape", [([], "got list"), (None, "got NoneType"), ({"value": "x"}, "'value' of type str"),
+                                         ({"value": None}, "'value' of type NoneType"), ({}, "'value' of type NoneType")])
+def test_a_page_that_is_not_an_alert_list_fails_cleanly_and_as_transient(env, arm, body, shape):
+    arm.scenario(raw={"on": [1], "body": body}, alerts=[alert("a", IMDS)])
+    proc, result = run_module(env, arm)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "page 1 of the answer is not an alert list" in result["msg"] and shape in result["msg"]
+    assert result["transient"] is True
+
+
+def test_a_next_link_that_loops_is_not_followed_forever(env, arm):
+    arm.scenario(loop=True, page_size=2, alerts=[alert("a%d" % i, IMDS) for i in range(3)])
+    proc, result = run_module(env, arm, process_timeout=60)
+    assert proc.returncode == 0, proc.stdout
+    assert result["pages"] == 2 and sorted(a["name"] for a in result["alerts"]) == ["a0", "a1"]
+    assert "points back to a page already read" in result["stopped"]
+
+
+def test_pages_are_bounded(env, arm):
+    arm.scenario(page_size=1, alerts=[alert("a%d" % i, IMDS) for i in range(5)])
+    proc, result = run_module(env, arm, max_pages=2)
+    assert proc.returncode == 0, proc.stdout
+    assert result["pages"] == 2 and len(arm.list_requests()) == 2
+    assert "stopped after max_pages=2 pages" in result["stopped"]
+
+
+def test_an_alert_with_a_malformed_time_is_skipped_and_counted(env, arm):
+    arm.scenario(alerts=[alert("good", IMDS), alert("bad", WEBSHELL, start="yesterday")])
+    proc, result = run_module(env, arm, since=iso(-3600))
+    assert proc.returncode == 0, proc.stdout
+    assert [a["name"] for a in result["alerts"]] == ["good"]
+    assert result["malformed"] == 1 and result["listed"] == 2
+    assert "startTimeUtc" not in result["malformed_alerts"][0]["reason"]  # the flat field name is given
+    assert "'yesterday' is not an ISO 8601 timestamp" in result["malformed_alerts"][0]["reason"]
+    assert result["malformed_alerts"][0]["id"].endswith("/alerts/bad")
+
+
+def test_one_failed_poll_does_not_end_the_polling(env, arm, tmp_path):
+    arm.scenario(unavailable={"on": [1, 2]}, alerts=[alert("w", WEBSHELL), alert("i", IMDS)])
+    proc, written = run_verify(env, arm, tmp_path, report(), 120, 1, "-e", "verify_max_retries=1")
+    assert proc.returncode == 0, proc.output
+    assert statuses(written) == {WEBSHELL: "seen", IMDS: "seen"}
+    assert [r["status"] for r in arm.list_requests()] == [503, 503, 200]
+
+
+def test_a_poll_with_an_answer_off_the_schema_is_one_failed_poll(env, arm, tmp_path):
+    arm.scenario(raw={"on": [1], "body": None}, alerts=[alert("w", WEBSHELL), alert("i", IMDS)])
+    proc, written = run_verify(env, arm, tmp_path, report(), 120, 1)
+    assert proc.returncode == 0, proc.output
+    assert statuses(written) == {WEBSHELL: "seen", IMDS: "seen"}
+
+
+def test_credentials_that_fail_stop_the_polling_at_once(env, arm, tmp_path):
+    arm.scenario(forbidden=[SUB], alerts=[alert("w", WEBSHELL)])
+    proc, unused_written = run_verify(env, arm, tmp_path, report(), 600, 1)
+    assert proc.returncode != 0 and "Security Reader role" in proc.output
+    assert len(arm.list_requests()) == 1 and proc.elapsed < 120
+
+
+# --- which alerts are the run's ------------------------------------------------------------------------------------
+
+def test_a_report_that_names_no_cluster_is_refused_and_counts_nothing(env, arm, tmp_path):
+    arm.scenario(alerts=[alert("theirs-w", WEBSHELL, cluster=OTHER), alert("theirs-i", IMDS, cluster=OTHER)])
+    anonymous = report()
+    anonymous["cluster"] = {"name": None, "aks_resource_id": None, "server": "https://10.0.0.1:443"}
+    proc, written = run_verify(env, arm, tmp_path, anonymous, 60)
+    assert proc.returncode != 0
+    assert "names no cluster" in proc.output and "simulation_cluster_resource_id" in proc.output
+    assert "verify_cluster_resource_id" in proc.output
+    assert arm.list_requests() == [] and written["verification"] is None  # nothing counted, the file untouched
+
+
+def test_a_report_without_a_cluster_can_be_named_at_verification(env, arm, tmp_path):
+    arm.scenario(alerts=[alert("w", WEBSHELL), alert("theirs-i", IMDS, cluster=OTHER)])
+    anonymous = report()
+    anonymous["cluster"] = {"name": None, "aks_resource_id": None}
+    proc, written = run_verify(env, arm, tmp_path, anonymous, 30, 1, "-e", "verify_cluster_resource_id=%s" % CLUSTER)
+    assert proc.returncode == 2, proc.output
+    assert statuses(written) == {WEBSHELL: "seen", IMDS: "missing"}  # the other cluster's alert does not count
+
+
+# --- a fleet in an AWX workflow -------------------------------------------------------------------------------------
+
+def test_every_cluster_of_a_fleet_is_verified(env, arm, tmp_path):
+    """set_stats merges the hosts' defender_simulation into one; defender_simulation_runs keeps every cluster."""
+    arm.scenario(alerts=[alert("a-w", WEBSHELL), alert("a-i", IMDS), alert("b-w", WEBSHELL, cluster=OTHER)])
+    run_a, run_b = report(run_id="run-a"), report(cluster=OTHER, run_id="run-b")
+    extra = tmp_path / "awx.json"
+    extra.write_text(json.dumps({"defender_simulation": run_a, "defender_simulation_runs": {"aks-a": run_a, "aks-b": run_b}}))
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/verify.yml", "-e", "@%s" % extra,
+                           "-e", "verify_arm_endpoint=%s verify_authority=%s verify_ca_cert=%s" % (arm.url, arm.url, arm.ca),
+                           "-e", "verify_deadline=70 verify_poll_interval=2"],
+                          env=dict(env, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_SHOW_CUSTOM_STATS="1"),
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout)
+    failure = [t for play in result["plays"] for t in play["tasks"] if t["hosts"]["localhost"].get("failed")]
+    assert failure[-1]["hosts"]["localhost"]["msg"] == "run run-b: 1 of 2 expected alerts seen (missing: %s)" % IMDS
+    runs = result["global_custom_stats"]["defender_simulation_runs"]
+    assert sorted(runs) == ["aks-a", "aks-b"]
+    assert runs["aks-a"]["verification"]["summary"] == "2 of 2 expected alerts seen"
+    assert runs["aks-b"]["verification"]["missing"] == [IMDS]
+
+
+# --- secrets ----------------------------------------------------------------------------------------------------------
+
+def test_the_azure_secret_is_never_printed_even_at_vvv(env, arm, tmp_path):
+    arm.scenario(alerts=[alert("w", WEBSHELL)], throttle={"on": [1], "retry_after": 1})
+    environ = dict(env)
+    environ.pop("AZURE_SECRET")
+    proc, unused_written = run_verify(environ, arm, tmp_path, report(), 20, 1, "-vvv", "-e", "verify_secret=%s" % SECRET)
+    assert "1 of 2 expected alerts seen" in proc.output  # it did authenticate and list
+    assert SECRET not in proc.output

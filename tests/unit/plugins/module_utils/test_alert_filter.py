@@ -47,3 +47,13 @@ def test_filter_by_catalog_name_also_matches_the_documented_type():
                                                   alert_type="K8S.NODE_CryptoCoinMinerDownload"))
     assert _alert_filter.filter_alerts([typed], display_names=[MINER]) == [typed]
     assert _alert_filter.filter_alerts([typed], display_names=[MINING]) == []
+
+
+def test_malformed_alerts_are_left_out_and_described():
+    good = raw_alert("good", MINER, "2026-11-28T10:16:00Z")
+    bad_time = raw_alert("bad-time", MINER, "2026-11-28T10:16:00Z", start="yesterday")
+    flat, malformed = _alert_filter.usable_alerts([good, bad_time, "not an alert", {"properties": []}])
+    assert [a["name"] for a in flat] == ["good"]
+    assert [m["id"] for m in malformed] == [bad_time["id"], None, None]
+    assert "start_time: 'yesterday' is not an ISO 8601 timestamp" in malformed[0]["reason"]
+    assert "alert 2 is not an alert resource" in malformed[1]["reason"]

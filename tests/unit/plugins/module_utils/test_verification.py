@@ -109,3 +109,19 @@ def test_report_built_from_pieces_expects_the_catalog_alerts():
 def test_unusable_reports_are_named(report, message):
     with pytest.raises(_report.ReportError, match=message):
         _verification.verify(report, [])
+
+
+def test_a_report_that_names_no_cluster_is_refused_with_how_to_name_it():
+    report = crypto_report()
+    report["cluster"] = {"name": None, "aks_resource_id": None, "server": "https://10.0.0.1"}
+    with pytest.raises(_report.ReportError, match="names no cluster") as caught:
+        _verification.verify(report, [raw_alert("theirs", MINER, "2026-11-28T10:20:00Z", cluster=OTHER)])
+    assert "simulation_cluster_resource_id" in str(caught.value) and "verify_cluster_name" in str(caught.value)
+
+
+def test_a_malformed_alert_does_not_stop_the_verification():
+    alerts = [raw_alert("bad", MINER, "2026-11-28T10:20:00Z", start="soon"),
+              raw_alert("good", MINER, "2026-11-28T10:21:00Z")]
+    alerts[0]["properties"]["timeGeneratedUtc"] = "soon"
+    result = _verification.verify(crypto_report(), alerts, now="2026-11-28T10:30:00Z")
+    assert by_name(result)[MINER]["alert_name"] == "good" and result["malformed"] == 1
