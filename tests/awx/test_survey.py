@@ -25,7 +25,9 @@ def choice_list(question):
 
 
 def survey_errors(survey):
-    """What AWX's survey_spec validation would refuse, as messages (AWX's own rules, as in its API)."""
+    """A lint of the survey: what AWX's survey_spec validation refuses, and variable names Ansible would refuse.
+
+    AWX's own rules, reproduced from its code for every launch path, are in awx_survey.py (test_survey_launch.py)."""
     errors = []
     for key, kind in (("name", str), ("description", str), ("spec", list)):
         if not isinstance(survey.get(key), kind):
@@ -83,7 +85,7 @@ def test_the_survey_is_a_valid_awx_survey_spec(survey):
 
 @pytest.mark.parametrize("broken, message", [
     (lambda s: s["spec"][0].update(type="checkbox"), "type 'checkbox'"),
-    (lambda s: s["spec"][0].update(default="crypto\ncryptojacking"), "['cryptojacking']"),
+    (lambda s: s["spec"][0].update(type="multiselect", default="crypto\ncryptojacking"), "['cryptojacking']"),
     (lambda s: s["spec"][1].update(variable="simulation.namespace"), "not a valid variable name"),
     (lambda s: s["spec"][2].update(variable="scenario"), "asked twice"),
     (lambda s: s["spec"][2].update(required="yes"), "'required' must be a bool"),
@@ -99,7 +101,7 @@ def test_the_checker_finds_what_awx_refuses(survey, broken, message):
 def test_the_scenario_choices_are_the_catalogs(survey):
     catalog = load_catalog()
     scenario = questions(survey)["scenario"]
-    assert scenario["type"] == "multiselect"
+    assert scenario["type"] == "multiplechoice"
     assert choice_list(scenario) == list(catalog.SCENARIOS) + ["all"]
     assert scenario["default"] == "crypto"
 

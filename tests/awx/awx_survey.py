@@ -1,0 +1,199 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""AWX's survey rules, reproduced from its code so that tests can put docs/awx/survey.json through every launch path.
+
+From ansible/awx (the rules have been stable across AWX releases):
+- upload, `POST .../survey_spec/`: awx/api/views/__init__.py, JobTemplateSurveySpec._validate_spec_data;
+- each answer: awx/main/models/mixins.py, SurveyJobTemplateMixin._survey_element_validation;
+- a launch's extra vars: SurveyJobTemplateMixin._accept_or_ignore_variables (what is accepted or refused) and
+  SurveyJobTemplateMixin._update_unified_job_kwargs (template extra vars, then the survey defaults that pass
+  _survey_element_validation, then the launch's own extra vars).
+A schedule or a workflow node that saved no answers launches with none: their serializers exclude the
+'required' errors, and the job gets only what _update_unified_job_kwargs fills in.
+Password encryption is left out: the survey has no password question.
+"""
+import copy
+
+ALLOWED_TYPES = {"text": str, "textarea": str, "password": str, "multiplechoice": str, "multiselect": str,
+                 "integer": int, "float": float}
+
+
+def _choices(element):
+    choices = copy.copy(element["choices"])
+    if isinstance(choices, str):
+        choices = [choice for choice in choices.splitlines() if choice.strip() != ""]
+    return choices
+
+
+def upload_error(new_spec):
+    """The error AWX's API answers 400 with when this survey_spec is posted, or None; normalizes like AWX does."""
+    for field, expect_type, type_label in (("name", str, "string"), ("description", str, "string"),
+                                           ("spec", list, "list of items")):
+        if field not in new_spec:
+            return "Field '{}' is missing from survey spec.".format(field)
+        if not isinstance(new_spec[field], expect_type):
+            return "Expected {} for field '{}', received {} type.".format(type_label, field,
+                                                                         type(new_spec[field]).__name__)
+    if len(new_spec["spec"]) < 1:
+        return "'spec' doesn't contain any items."
+    variables = set()
+    for idx, item in enumerate(new_spec["spec"]):
+        if not isinstance(item, dict):
+            return "Survey question %s is not a json object." % idx
+        for field_name in ("type", "question_name", "variable", "required"):
+            if field_name not in item:
+                return "'{}' missing from survey question {}".format(field_name, idx)
+            allow_types, type_label = (bool, "boolean") if field_name == "required" else (str, "string")
+            if not isinstance(item[field_name], allow_types):
+                return "'{}' in survey question {} expected to be {}.".format(field_name, idx, type_label)
+        if item["variable"] in variables:
+            return "'variable' '%s' duplicated in survey question %s." % (item["variable"], idx)
+        variables.add(item["variable"])
+        qtype = item["type"]
+        if qtype not in ALLOWED_TYPES:
+            return "'{}' in survey question {} is not one of '{}' allowed question types.".format(
+                qtype, idx, ", ".join(ALLOWED_TYPES))
+        if "default" in item and item["default"] != "":
+            if not isinstance(item["default"], ALLOWED_TYPES[qtype]):
+                type_label = qtype if qtype in ("integer", "float") else "string"
+                return "Default value {} in survey question {} expected to be {}.".format(item["default"], idx,
+                                                                                         type_label)
+        for key in ("min", "max"):
+            if key in item and item[key] is not None and not isinstance(item[key], int):
+                return "The {} limit in survey question {} expected to be integer.".format(key, idx)
+        if qtype in ("multiselect", "multiplechoice"):
+            if "choices" not in item:
+                return "Survey question {} of type {} must specify choices.".format(idx, qtype)
+            if isinstance(item["choices"], str):
+                item["choices"] = "\n".join(c for c in item["choices"].splitlines() if c.strip() != "")
+            if "default" in item:
+                if isinstance(item["default"], str):
+                    item["default"] = "\n".join(c for c in item["default"].splitlines() if c.strip() != "")
+                    defaults = item["default"].splitlines()
+                else:
+                    defaults = item["default"]
+                if qtype == "multiplechoice" and len(defaults) > 1:
+                    return "Multiple Choice (Single Select) can only have one default value."
+                if any(default not in item["choices"] for default in defaults):
+                    return "Default choice must be answered from the choices listed."
+        if "default" in item and isinstance(item["default"], str) and item["default"].startswith("$encrypted$"):
+            return "$encrypted$ is a reserved keyword, may not be used for new default in position {}.".format(idx)
+    return None
+
+
+def element_errors(element, data, validate_required=True):
+    """_survey_element_validation: what AWX says about one question's answer in `data`."""
+    errors = []
+    variable = element["variable"]
+    if variable not in data and element["required"]:
+        if validate_required:
+            errors.append("'%s' value missing" % variable)
+    elif element["type"] in ("textarea", "text", "password"):
+        if variable in data:
+            if not isinstance(data[variable], str):
+                errors.append("Value %s for '%s' expected to be a string." % (data[variable], variable))
+                return errors
+            if element.get("min") not in ("", None) and len(data[variable]) < int(element["min"]):
+                errors.append("'%s' value %s is too small (length is %s must be at least %s)."
+                              % (variable, data[variable], len(data[variable]), element["min"]))
+            if element.get("max") not in ("", None) and len(data[variable]) > int(element["max"]):
+                errors.append("'%s' value %s is too large (must be no more than %s)."
+                              % (variable, data[variable], element["max"]))
+    elif element["type"] == "integer":
+        if variable in data:
+            if type(data[variable]) is not int:  # pylint: disable=unidiomatic-typecheck  (AWX's own test: no bool)
+                errors.append("Value %s for '%s' expected to be an integer." % (data[variable], variable))
+                return errors
+            if element.get("min") not in ("", None) and data[variable] < int(element["min"]):
+                errors.append("'%s' value %s is too small (must be at least %s)."
+                              % (variable, data[variable], element["min"]))
+            if element.get("max") not in ("", None) and data[variable] > int(element["max"]):
+                errors.append("'%s' value %s is too large (must be no more than %s)."
+                              % (variable, data[variable], element["max"]))
+    elif element["type"] == "float":
+        if variable in data:
+            if type(data[variable]) not in (float, int):
+                errors.append("Value %s for '%s' expected to be a numeric type." % (data[variable], variable))
+                return errors
+            if element.get("min") not in ("", None) and data[variable] < float(element["min"]):
+                errors.append("'%s' value %s is too small (must be at least %s)."
+                              % (variable, data[variable], element["min"]))
+            if element.get("max") not in ("", None) and data[variable] > float(element["max"]):
+                errors.append("'%s' value %s is too large (must be no more than %s)."
+                              % (variable, data[variable], element["max"]))
+    elif element["type"] == "multiselect":
+        if variable in data:
+            if type(data[variable]) is not list:  # pylint: disable=unidiomatic-typecheck  (as AWX checks it)
+                errors.append("'%s' value is expected to be a list." % variable)
+            else:
+                choices = _choices(element)
+                for value in data[variable]:
+                    if value not in choices:
+                        errors.append("Value %s for '%s' expected to be one of %s." % (value, variable, choices))
+    elif element["type"] == "multiplechoice":
+        choices = _choices(element)
+        if variable in data and data[variable] not in choices:
+            errors.append("Value %s for '%s' expected to be one of %s." % (data[variable], variable, choices))
+    return errors
+
+
+def accept_or_ignore(survey, data, exclude_errors=(), ask_variables_on_launch=False, template_extra_vars=None):
+    """_accept_or_ignore_variables, survey enabled: (accepted, rejected, errors) for a launch's extra vars."""
+    extra_vars = dict(data)
+    accepted, rejected, errors = {}, {}, {}
+    survey_errors = []
+    for element in survey.get("spec", []):
+        key = element.get("variable")
+        found = element_errors(element, data, validate_required="required" not in exclude_errors)
+        if found:
+            survey_errors += found
+            if key is not None and key in extra_vars:
+                rejected[key] = extra_vars.pop(key)
+        elif key in extra_vars:
+            accepted[key] = extra_vars.pop(key)
+    if survey_errors:
+        errors["variables_needed_to_start"] = survey_errors
+    if ask_variables_on_launch:
+        accepted.update(extra_vars)
+        extra_vars = {}
+    for key in set(template_extra_vars or {}) & set(extra_vars):
+        if template_extra_vars[key] == extra_vars[key]:
+            extra_vars.pop(key)
+    if extra_vars:
+        rejected.update(extra_vars)
+        if "prompts" not in exclude_errors:
+            errors["extra_vars"] = ["Variables %s are not allowed on launch." % ", ".join(str(k) for k in extra_vars)]
+    return accepted, rejected, errors
+
+
+def job_extra_vars(survey, runtime_extra_vars, template_extra_vars=None):
+    """_update_unified_job_kwargs: the job's extra vars (template's, then valid survey defaults, then the launch's)."""
+    extra_vars = dict(template_extra_vars or {})
+    survey_defaults = {}
+    for element in survey.get("spec", []):
+        default = element.get("default")
+        variable = element.get("variable")
+        if default is not None and not element_errors(element, {variable: default}):
+            survey_defaults[variable] = default
+    extra_vars.update(survey_defaults)
+    extra_vars.update(runtime_extra_vars)
+    return extra_vars
+
+
+def launch(survey, answers=None):
+    """A job launched from a template with this (uploaded) survey: (the job's extra vars, AWX's errors).
+
+    answers=None is a schedule or a workflow node without saved answers (their 'required' errors are excluded);
+    a dict is a launch with answers (the UI's survey form, or the API's extra_vars)."""
+    exclude_errors = ("required",) if answers is None else ()
+    accepted, _rejected, errors = accept_or_ignore(survey, answers or {}, exclude_errors=exclude_errors)
+    if errors:
+        return None, errors
+    return job_extra_vars(survey, accepted), {}
+
+
+def uploaded(survey):
+    """The survey as AWX stores it after a successful POST (normalized), or an AssertionError with AWX's answer."""
+    stored = copy.deepcopy(survey)
+    error = upload_error(stored)
+    assert error is None, "AWX refuses the survey: %s" % error
+    return stored
