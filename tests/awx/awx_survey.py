@@ -31,8 +31,8 @@ def upload_error(new_spec):
         if field not in new_spec:
             return "Field '{}' is missing from survey spec.".format(field)
         if not isinstance(new_spec[field], expect_type):
-            return "Expected {} for field '{}', received {} type.".format(type_label, field,
-                                                                         type(new_spec[field]).__name__)
+            received = type(new_spec[field]).__name__
+            return "Expected {} for field '{}', received {} type.".format(type_label, field, received)
     if len(new_spec["spec"]) < 1:
         return "'spec' doesn't contain any items."
     variables = set()
@@ -55,8 +55,8 @@ def upload_error(new_spec):
         if "default" in item and item["default"] != "":
             if not isinstance(item["default"], ALLOWED_TYPES[qtype]):
                 type_label = qtype if qtype in ("integer", "float") else "string"
-                return "Default value {} in survey question {} expected to be {}.".format(item["default"], idx,
-                                                                                         type_label)
+                return "Default value {} in survey question {} expected to be {}.".format(
+                    item["default"], idx, type_label)
         for key in ("min", "max"):
             if key in item and item[key] is not None and not isinstance(item[key], int):
                 return "The {} limit in survey question {} expected to be integer.".format(key, idx)
