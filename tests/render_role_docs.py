@@ -110,7 +110,7 @@ def render_meta(role, specs, requires_ansible):
         "# %s" % (GENERATED_BY % role).replace("docs/examples/%s.yml" % role, "meta/runtime.yml"),
         "galaxy_info:",
         "  role_name: %s" % role,
-        "  namespace: %s" % COLLECTION.split(".")[0],
+        "  namespace: %s" % COLLECTION.split(".", maxsplit=1)[0],
         "  author: Contributors to %s" % COLLECTION,
         "  description: %s" % json.dumps(specs["main"]["short_description"]),
         "  license: GPL-3.0-or-later",

@@ -100,7 +100,8 @@ def element_errors(element, data, validate_required=True):
                               % (variable, data[variable], element["max"]))
     elif element["type"] == "integer":
         if variable in data:
-            if type(data[variable]) is not int:  # pylint: disable=unidiomatic-typecheck  (AWX's own test: no bool)
+            # AWX's own test, exact type: a bool is not an integer.
+            if type(data[variable]) is not int:  # pylint: disable=unidiomatic-typecheck
                 errors.append("Value %s for '%s' expected to be an integer." % (data[variable], variable))
                 return errors
             if element.get("min") not in ("", None) and data[variable] < int(element["min"]):
@@ -122,7 +123,7 @@ def element_errors(element, data, validate_required=True):
                               % (variable, data[variable], element["max"]))
     elif element["type"] == "multiselect":
         if variable in data:
-            if type(data[variable]) is not list:  # pylint: disable=unidiomatic-typecheck  (as AWX checks it)
+            if type(data[variable]) is not list:  # pylint: disable=unidiomatic-typecheck
                 errors.append("'%s' value is expected to be a list." % variable)
             else:
                 choices = _choices(element)
