@@ -63,6 +63,14 @@ def require_cluster(report, scope):
             "verify with verify_cluster_resource_id / verify_cluster_name" % report.get("run_id"))
 
 
+def require_techniques_ran(report):
+    """Refuse a run that failed before its techniques: none of its alerts can arrive, and it must not look verified."""
+    failure = report.get("failure")
+    if isinstance(failure, dict) and failure.get("stage") in ("prerequisites", "deploy"):
+        raise ReportError("run %s did not run its techniques (%s failed: %s): there are no alerts to verify"
+                          % (report.get("run_id"), failure["stage"], failure.get("message") or "see its output"))
+
+
 def _expected_alerts(report):
     """The report's expected alerts, each joined with its catalog entry (aliases, types) for matching."""
     try:
@@ -110,6 +118,7 @@ def verify(report, alerts, now=None, deadline_seconds=None):
     now = parse_time(now) or utcnow()
     scope = run_scope(report)
     expected_alerts = _expected_alerts(report)
+    require_techniques_ran(report)
     require_cluster(report, scope)
     usable, malformed = usable_alerts(alerts)
     candidates = filter_alerts(usable, since=scope["since"],

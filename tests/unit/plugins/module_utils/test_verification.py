@@ -125,3 +125,12 @@ def test_a_malformed_alert_does_not_stop_the_verification():
     alerts[0]["properties"]["timeGeneratedUtc"] = "soon"
     result = _verification.verify(crypto_report(), alerts, now="2026-11-28T10:30:00Z")
     assert by_name(result)[MINER]["alert_name"] == "good" and result["malformed"] == 1
+
+
+def test_a_run_that_failed_before_its_techniques_is_not_verified():
+    report = crypto_report()
+    report.update(techniques=[], failure={"stage": "deploy", "message": "image x could not be pulled"})
+    with pytest.raises(_report.ReportError, match=r"did not run its techniques \(deploy failed: image x could not"):
+        _verification.verify(report, [])
+    report["failure"]["stage"] = "techniques"  # some ran: their alerts are still worth checking
+    assert _verification.verify(report, [], now="2026-11-28T10:30:00Z")["expected"] > 0
