@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 import argparse
 import json
 import os
+import re
 import sys
 
 import yaml
@@ -41,7 +42,14 @@ def markdown(text, role, entry_point):
     context = Context(current_plugin=dom.PluginIdentifier(fqcn="%s.%s" % (COLLECTION, role), type="role"),
                       role_entrypoint=entry_point)
     paragraphs = parse(text if isinstance(text, list) else [text], context, strict=True)
-    return md.to_md(paragraphs, link_provider=LinkProvider())
+    return readable(md.to_md(paragraphs, link_provider=LinkProvider()))
+
+
+def readable(text):
+    """Drop the escapes the Markdown writer puts before every punctuation mark where they cannot matter."""
+    text = re.sub(r"\\([(),';:=/\"?])", r"\1", text)
+    text = re.sub(r"(?<=[^0-9\n])\\\.", ".", text)  # "1\." at a line's start would start a list
+    return re.sub(r"(?<=\w)\\-", "-", text)  # "\-" at a line's start would start a list
 
 
 def type_text(option):
@@ -65,8 +73,10 @@ def option_rows(options, role, entry_point, prefix=""):
         option = options[name]
         text = markdown(option.get("description", ""), role, entry_point).replace("\n\n", "<br>").replace("\n", " ")
         if option.get("choices"):
-            text += "<br>Choices: %s." % ", ".join("`%s`" % choice for choice in option["choices"])
-        cells = ["`%s%s`" % (prefix, name), type_text(option), default_text(option), text.replace("|", "\\|")]
+            # The Markdown writer escapes a "|" in the description; in a table, a code span needs it escaped too.
+            text += "<br>Choices: %s." % ", ".join("`%s`" % str(choice).replace("|", "\\|")
+                                                   for choice in option["choices"])
+        cells = ["`%s%s`" % (prefix, name), type_text(option), default_text(option).replace("|", "\\|"), text]
         rows.append("| %s |" % " | ".join(cells))
         rows.extend(option_rows(option.get("options") or {}, role, entry_point, "%s%s." % (prefix, name)))
     return rows
