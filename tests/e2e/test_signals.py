@@ -29,7 +29,7 @@ from recorder import Recorder, to_epoch  # noqa: E402
 
 # The window's ends are printed with milliseconds.
 SLACK = 0.002
-TECHNIQUES = [t["id"] for t in _catalog.techniques_for(["all", "webshell"])]
+TECHNIQUES = [t["id"] for t in _catalog.techniques_for(_catalog.normalize_scenarios(["all", "webshell"]))]
 
 
 def run_playbook(report_dir, **variables):
