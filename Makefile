@@ -155,10 +155,11 @@ cluster-test: setup
 
 ## integration: one ansible-test integration target per module (tests/integration/targets), on the sealed cluster.
 # ansible-test passes no KUBECONFIG to the targets; its kubeconfig provider (cloud/openshift, a name kept from
-# history) exports K8S_AUTH_KUBECONFIG from tests/integration/cloud-config-openshift.kubeconfig, linked here.
+# history) exports K8S_AUTH_KUBECONFIG from tests/integration/cloud-config-openshift.kubeconfig, linked here
+# (without that file it would start an OpenShift container instead: hence the test -s).
 integration: setup $(TEST_COLLECTION)
 	cd $(TEST_COLLECTION) && $(CURDIR)/tests/cluster/run -- sh -c \
-	  'ln -sfn "$$KUBECONFIG" tests/integration/cloud-config-openshift.kubeconfig && \
+	  'test -s "$$KUBECONFIG" && ln -sfn "$$KUBECONFIG" tests/integration/cloud-config-openshift.kubeconfig && \
 	   exec $(BIN)/ansible-test integration --local --python 3.11 --color no $(INTEGRATION_ARGS)'
 
 e2e: setup integration
