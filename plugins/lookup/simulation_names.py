@@ -20,7 +20,7 @@ author:
 options:
   _terms:
     description:
-      - Names to return; any of C(attacker), C(victim), C(managed_by_label), C(managed_by_value),
+      - Names to return; any of C(attacker), C(victim), C(registry_secret), C(managed_by_label), C(managed_by_value),
         C(managed_by_selector), C(run_id_label). None returns the dictionary of all of them.
     type: list
     elements: str
@@ -48,7 +48,8 @@ _raw:
   description:
     - Without terms, one dictionary with the keys C(attacker) (pod, container and headless service of the attacker,
       V(mdc-simulation-attacker)), C(victim) (pod, container, headless service and ServiceAccount of the victim,
-      V(mdc-simulation-victim)), C(managed_by_label), C(managed_by_value), C(managed_by_selector)
+      V(mdc-simulation-victim)), C(registry_secret) (the Secret holding the deploy role's
+      C(deploy_registry_credentials)), C(managed_by_label), C(managed_by_value), C(managed_by_selector)
       (C(label=value), for label selectors) and C(run_id_label).
     - With terms, the value of each term, in order.
   type: list

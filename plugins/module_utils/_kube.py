@@ -16,18 +16,36 @@ from contextlib import contextmanager
 
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 
-try:
-    from kubernetes.client import ApiClient, AuthorizationV1Api, CoreV1Api
-    from kubernetes.client.rest import ApiException  # pylint: disable=unused-import  # re-exported for the modules
-    from urllib3.exceptions import HTTPError as TransportError
-except ImportError:  # reported by AnsibleK8SModule's own check of the kubernetes library
-    ApiClient = AuthorizationV1Api = CoreV1Api = None
 
-    class ApiException(Exception):
-        status = None
+class _NoKubernetesApiException(Exception):
+    """Stands in for kubernetes' ApiException when the library is missing (AnsibleK8SModule reports that)."""
+    status = None
 
-    class TransportError(Exception):
-        pass
+
+def _api_exception():
+    try:
+        from kubernetes.client.rest import ApiException
+    except ImportError:
+        return _NoKubernetesApiException
+    return ApiException
+
+
+def _transport_error():
+    try:
+        from urllib3.exceptions import HTTPError
+    except ImportError:
+        return _NoKubernetesApiException
+    return HTTPError
+
+
+def __getattr__(name):
+    # The kubernetes client takes a second of CPU to import: only code that talks to the API pays for it, not a
+    # lookup that wants a name from this file. `from ..._kube import ApiException` still works (PEP 562).
+    if name == "ApiException":
+        return _api_exception()
+    if name == "TransportError":
+        return _transport_error()
+    raise AttributeError("module %s has no attribute %s" % (__name__, name))
 
 
 # The one home of the names of what a run creates (the lookup simulation_names gives them to YAML).
@@ -35,6 +53,8 @@ except ImportError:  # reported by AnsibleK8SModule's own check of the kubernete
 # the victim's ServiceAccount is VICTIM too.
 ATTACKER = "mdc-simulation-attacker"
 VICTIM = "mdc-simulation-victim"
+# The Secret a run stores deploy_registry_credentials in, for the pods to pull with.
+REGISTRY_SECRET = "mdc-simulation-registry"
 # The label that marks every object this collection creates; cleanup deletes only what carries it.
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "defender.attack_simulation"
@@ -44,7 +64,7 @@ RUN_ID_LABEL = "defender.attack-simulation/run-id"
 
 def simulation_names():
     """The names above, keyed for YAML (lookup simulation_names)."""
-    return dict(attacker=ATTACKER, victim=VICTIM, managed_by_label=MANAGED_BY_LABEL,
+    return dict(attacker=ATTACKER, victim=VICTIM, registry_secret=REGISTRY_SECRET, managed_by_label=MANAGED_BY_LABEL,
                 managed_by_value=MANAGED_BY_VALUE, managed_by_selector=MANAGED_BY_SELECTOR,
                 run_id_label=RUN_ID_LABEL)
 
@@ -86,6 +106,7 @@ def api_client(module):
     bounded requests. Not kubernetes.core's get_api_client: its dynamic client asks the server for its version
     before any timeout can be set, so a silent server would hang the module there."""
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s import client as k8s_client
+    from kubernetes.client import ApiClient
 
     try:
         configuration = k8s_client._create_configuration(k8s_client._create_auth_spec(module))
@@ -118,7 +139,7 @@ def api_call(method, *args, **kwargs):
     in time raises KubeError naming the server (ApiException, an answer, goes to the caller)."""
     try:
         return method(*args, **kwargs)
-    except TransportError as exc:
+    except _transport_error() as exc:
         client = method.__self__.api_client
         bound = getattr(client, "request_timeout", None)
         raise KubeError("the Kubernetes API server %s did not answer%s: %s" % (
@@ -145,10 +166,14 @@ def _secrets(value):
 
 
 def core_api(module):
+    from kubernetes.client import CoreV1Api
+
     return CoreV1Api(api_client(module))
 
 
 def authorization_api(module):
+    from kubernetes.client import AuthorizationV1Api
+
     return AuthorizationV1Api(api_client(module))
 
 

@@ -73,3 +73,65 @@ def readiness(pods, expected):
         problems=problems,
         messages=[describe_problem(p) for p in problems],
     )
+
+
+def wait_ready(core, watch_class, namespace, names, label_selector, timeout, clock=None):
+    """Watch the pods until every one of ``names`` is Ready, one cannot start, or ``timeout`` seconds pass;
+    returns the readiness() summary. ``core`` is a kubernetes CoreV1Api, ``watch_class`` kubernetes.watch.Watch."""
+    import time
+
+    from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
+        ApiException, KubeError, api_reason,
+    )
+
+    clock = clock or time.monotonic
+    deadline = clock() + timeout
+    pods = {}
+    serialize = core.api_client.sanitize_for_serialization
+
+    def relist():
+        try:
+            listing = core.list_namespaced_pod(namespace, label_selector=label_selector, _request_timeout=15)
+        except ApiException as exc:
+            raise KubeError("cannot list pods in namespace %s: %s" % (namespace, api_reason(exc)))
+        except Exception as exc:  # pylint: disable=broad-except  # connection errors: say which call failed
+            raise KubeError("cannot list pods in namespace %s: %s: %s" % (namespace, type(exc).__name__, exc))
+        pods.clear()
+        pods.update((pod.metadata.name, serialize(pod)) for pod in listing.items)
+        return listing.metadata.resource_version
+
+    def done(summary):
+        return summary["ready"] or summary["problems"] or clock() >= deadline
+
+    resource_version = relist()
+    while True:
+        summary = readiness(list(pods.values()), names)
+        if done(summary):
+            return summary
+        remaining = max(1, int(deadline - clock()))
+        try:
+            for event in watch_class().stream(core.list_namespaced_pod, namespace, label_selector=label_selector,
+                                              resource_version=resource_version, timeout_seconds=remaining,
+                                              _request_timeout=remaining + 5):
+                pod = event["object"]
+                if event["type"] == "ERROR" or not hasattr(pod, "metadata"):
+                    resource_version = relist()  # the watch expired (410): start again from a fresh list
+                    break
+                resource_version = pod.metadata.resource_version
+                if event["type"] == "DELETED":
+                    pods.pop(pod.metadata.name, None)
+                else:
+                    pods[pod.metadata.name] = serialize(pod)
+                summary = readiness(list(pods.values()), names)
+                if done(summary):
+                    return summary
+        except ApiException as exc:
+            if exc.status != 410:
+                raise KubeError("cannot watch pods in namespace %s: %s" % (namespace, api_reason(exc)))
+            resource_version = relist()
+        except KubeError:
+            raise
+        except Exception as exc:  # pylint: disable=broad-except  # a dropped connection: list again and go on watching
+            if clock() >= deadline:
+                raise KubeError("cannot watch pods in namespace %s: %s: %s" % (namespace, type(exc).__name__, exc))
+            resource_version = relist()

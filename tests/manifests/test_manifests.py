@@ -2,6 +2,7 @@
 and with every optional setting a private-registry or air-gapped user would set."""
 import json
 import pathlib
+import re
 import subprocess
 
 import kubernetes_validate
@@ -26,14 +27,22 @@ PRIVATE_REGISTRY = {
 }
 
 
-def render(tmp_path, extra_vars):
+def run_render(tmp_path, extra_vars, *key_values):
+    """ansible-playbook on the render entry point; key_values are passed as `-e key=value`, strings as a user types."""
     out = tmp_path / "manifests"
     out.mkdir()
     variables = dict(extra_vars, deploy_render_dir=str(out))
-    subprocess.run(
-        ["ansible-playbook", str(ROOT / "tests/manifests/render.yml"), "-e", json.dumps(variables)],
-        cwd=ROOT, check=True, capture_output=True, text=True)
-    return {path.name: yaml.safe_load(path.read_text()) for path in sorted(out.glob("*.yaml"))}
+    command = ["ansible-playbook", str(ROOT / "tests/manifests/render.yml"), "-e", json.dumps(variables)]
+    for key_value in key_values:
+        command += ["-e", key_value]
+    result = subprocess.run(command, cwd=ROOT, check=False, capture_output=True, text=True)
+    return result, {path.name: yaml.safe_load(path.read_text()) for path in sorted(out.glob("*.yaml"))}
+
+
+def render(tmp_path, extra_vars, *key_values):
+    result, objects = run_render(tmp_path, extra_vars, *key_values)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return objects
 
 
 @pytest.fixture(scope="module", params=[{}, PRIVATE_REGISTRY], ids=["defaults", "private-registry"])
@@ -88,6 +97,15 @@ def test_pods_follow_the_original_chart_and_the_variables(manifests):
         assert spec["tolerations"] == variables.get("deploy_tolerations", [])
     assert victim["spec"]["containers"][0]["image"] == variables.get(
         "deploy_victim_image", "ghcr.io/microsoft/defender-for-cloud/attacksimulation/victim:latest")
+    assert attacker["spec"]["containers"][0]["image"] == variables.get(
+        "deploy_attacker_image", "ghcr.io/microsoft/defender-for-cloud/attacksimulation/attacker:latest")
+    # Unset, the pull policy is Kubernetes' default (Always for :latest), as in Microsoft's chart.
+    for pod in (victim, attacker):
+        container = pod["spec"]["containers"][0]
+        if "deploy_image_pull_policy" in variables:
+            assert container["imagePullPolicy"] == variables["deploy_image_pull_policy"]
+        else:
+            assert "imagePullPolicy" not in container
 
 
 def test_only_the_attacker_may_reach_the_victims_web_port(manifests):
@@ -104,3 +122,67 @@ def test_services_are_headless(manifests):
         service = objects["service-%s.yaml" % role]
         assert service["spec"]["clusterIP"] == "None"
         assert service["spec"]["selector"] == {"name": "mdc-simulation-%s" % role}
+
+
+# ---------------------------------------------------------------- hostile and string input (issue 13)
+PRIVILEGED = ("\n      securityContext: {privileged: true}\n  hostPID: true\n  hostNetwork: true\n"
+              "  volumes: [{name: root, hostPath: {path: /}}]")
+HOSTILE = {
+    "deploy_victim_image": "ghcr.io/microsoft/defender-for-cloud/attacksimulation/victim:latest" + PRIVILEGED,
+    "deploy_attacker_image": "registry.example.com/attacker:1.0" + PRIVILEGED,
+    "deploy_extra_labels": {"team\n  hostPID: true": "secops"},
+    "deploy_node_selector": {"agentpool": "sim\nhostNetwork: true"},
+}
+
+
+def assert_not_privileged(objects):
+    for name, obj in objects.items():
+        spec = obj.get("spec", {})
+        assert not {"hostPID", "hostNetwork", "hostIPC", "volumes"} & set(spec), name
+        for container in spec.get("containers", []):
+            assert "securityContext" not in container, name
+
+
+@pytest.mark.parametrize("variable", sorted(HOSTILE))
+def test_a_value_that_would_change_the_pod_is_refused_naming_the_variable(tmp_path, variable):
+    result, objects = run_render(tmp_path, {variable: HOSTILE[variable]})
+    assert result.returncode != 0
+    assert objects == {}, "nothing is rendered from hostile input"
+    assert re.search(r"%s: .* is not a valid" % variable, result.stdout + result.stderr)
+
+
+def test_a_valid_image_reference_reaches_the_pod_unchanged(tmp_path):
+    image = "localhost:5000/sec/victim:v1.2_x@sha256:" + "0" * 64
+    objects = render(tmp_path, {"deploy_victim_image": image})
+    assert objects["pod-victim.yaml"]["spec"]["containers"][0]["image"] == image
+
+
+def test_annotations_and_tolerations_are_data_not_yaml(tmp_path):
+    """Values with no syntax of their own in Kubernetes reach the objects as the same strings, inert."""
+    annotation = "secops" + PRIVILEGED
+    toleration = {"key": "dedicated", "operator": "Equal", "value": "sim" + PRIVILEGED, "effect": "NoSchedule"}
+    objects = render(tmp_path, {"deploy_extra_annotations": {"owner": annotation}, "deploy_tolerations": [toleration]})
+    assert_not_privileged(objects)
+    for name, obj in objects.items():
+        assert obj["metadata"]["annotations"] == {"owner": annotation}, name
+    assert objects["pod-victim.yaml"]["spec"]["tolerations"] == [toleration]
+
+
+def test_label_syntax_is_checked_naming_the_variable(tmp_path):
+    """Other keys and values: tests/unit/plugins/module_utils/test_manifests.py."""
+    result, _objects = run_render(tmp_path, {"deploy_extra_labels": {"team": 7}})
+    assert result.returncode != 0
+    assert re.search(r"deploy_extra_labels: the value of team, 7 \(a number\), is not a valid Kubernetes label value",
+                     result.stdout + result.stderr)
+
+
+def test_numbers_given_as_strings_work(tmp_path):
+    objects = render(tmp_path, {}, "deploy_pod_deadline=900", "deploy_ready_timeout=600")
+    for role in ("victim", "attacker"):
+        assert objects["pod-%s.yaml" % role]["spec"]["activeDeadlineSeconds"] == 900
+
+
+def test_a_number_that_is_not_one_is_refused(tmp_path):
+    result, _objects = run_render(tmp_path, {}, "deploy_pod_deadline=15m")
+    assert result.returncode != 0
+    assert "deploy_pod_deadline" in result.stdout + result.stderr
