@@ -134,7 +134,7 @@ class Release(object):
                                 "%s" % (self.name, "; ".join(problems)))
         if foreign and not self.force:
             return self.outcome(
-                "failed", ["Namespace/%s" % self.name] + foreign,
+                "failed", ["Namespace//%s" % self.name] + foreign,
                 "namespace %s holds objects this collection did not create: %s. The run's own objects are deleted; "
                 "the namespace is left so that they are not deleted with it. Move or delete them, or run the cleanup "
                 "again with cleanup_force=true to delete the namespace with them"
@@ -178,14 +178,14 @@ class Release(object):
 
     def delete_namespace(self):
         if self.check_mode:
-            self.deleted.append("Namespace/%s" % self.name)
+            self.deleted.append("Namespace//%s" % self.name)
             return self.outcome("done", [], "namespace %s and the run's objects would be deleted" % self.name)
         try:
             self.call("delete namespace %s" % self.name, self.core.delete_namespace, self.name,
                       propagation_policy="Background")
         except ApiException:  # 404: already gone
             pass
-        self.deleted.append("Namespace/%s" % self.name)
+        self.deleted.append("Namespace//%s" % self.name)
         if not self.wait:
             return self.outcome("done", [], "namespace %s deleted; Kubernetes finishes removing it in the background"
                                 % self.name)
@@ -227,8 +227,8 @@ class Release(object):
         except ApiException:
             return []
         except CallFailed:
-            return ["Namespace/%s" % self.name]
-        left = ["Namespace/%s" % self.name]
+            return ["Namespace//%s" % self.name]
+        left = ["Namespace//%s" % self.name]
         for kind in self.kinds:
             try:
                 left += ["%s/%s/%s" % (kind.kind, self.name, obj.metadata.name)

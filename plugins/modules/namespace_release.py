@@ -75,11 +75,11 @@ status:
   type: str
   sample: done
 left_behind:
-  description: What is left, as C(<Kind>/<namespace>/<name>), the namespace itself as C(Namespace/<name>).
+  description: What is left, as C(<Kind>/<namespace>/<name>), the namespace itself as C(Namespace//<name>).
   returned: always
   type: list
   elements: str
-  sample: [Namespace/mdc-simulation, ConfigMap/mdc-simulation/their-data]
+  sample: [Namespace//mdc-simulation, ConfigMap/mdc-simulation/their-data]
 message:
   description: What happened, naming the object and the reason when something is left.
   returned: always
@@ -89,7 +89,7 @@ deleted:
   returned: always
   type: list
   elements: str
-  sample: [Pod/mdc-simulation/mdc-simulation-victim, Namespace/mdc-simulation]
+  sample: [Pod/mdc-simulation/mdc-simulation-victim, Namespace//mdc-simulation]
 """
 
 from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule import AnsibleModule
@@ -124,7 +124,7 @@ def main():
     try:
         client = api_client(module)
     except KubeError as exc:
-        module.fail_json(msg=str(exc), status="failed", left_behind=["Namespace/%s" % params["name"]],
+        module.fail_json(msg=str(exc), status="failed", left_behind=["Namespace//%s" % params["name"]],
                          message="%s; namespace %s and its objects may be left" % (exc, params["name"]), deleted=[])
     result = Release(CoreV1Api(client), NetworkingV1Api(client), params["name"], run_id=params["run_id"],
                      force=params["force"], timeout=params["timeout"], wait=params["wait"],

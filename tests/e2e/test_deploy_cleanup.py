@@ -54,7 +54,7 @@ def test_cleanup_keeps_a_namespace_holding_others_objects_unless_forced(kept_run
     assert refused.returncode != 0
     assert ("namespace mdc-simulation holds objects this collection did not create: "
             "ConfigMap/mdc-simulation/their-data") in refused.output
-    assert "left behind: Namespace/mdc-simulation, ConfigMap/mdc-simulation/their-data" in refused.output
+    assert "left behind: Namespace//mdc-simulation, ConfigMap/mdc-simulation/their-data" in refused.output
     # The run's own objects are gone all the same; theirs and the namespace stay.
     assert owned_objects(api_client) == ["Namespace %s" % NAMESPACE]
     assert core.read_namespaced_config_map("their-data", NAMESPACE).data == {"keep": "me"}
@@ -99,7 +99,7 @@ def test_a_cleanup_that_cannot_finish_says_what_it_left(kept_run, simulate, no_d
     assert stuck.returncode != 0
     assert "could not delete every object of the run in namespace mdc-simulation" in stuck.output
     assert "Service/mdc-simulation/mdc-simulation-victim" in stuck.output and "HTTP 403" in stuck.output
-    assert ("left behind: Namespace/mdc-simulation, Service/mdc-simulation/mdc-simulation-attacker, "
+    assert ("left behind: Namespace//mdc-simulation, Service/mdc-simulation/mdc-simulation-attacker, "
             "Service/mdc-simulation/mdc-simulation-victim") in stuck.output
     # Everything else of the run went; an admin's cleanup finishes the job.
     done = cleanup(simulate)

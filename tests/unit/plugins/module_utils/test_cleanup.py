@@ -92,7 +92,7 @@ def test_the_runs_objects_go_pods_first_at_once_then_the_namespace():
     assert api.calls[:2] == [("delete", "pods", "mdc-simulation-victim", 0), ("delete", "pods", "mdc-simulation-attacker", 0)]
     assert ("delete", "serviceaccounts", "default", None) not in api.calls
     assert api.calls[-1] == ("delete", "namespaces", "ns", "Background")
-    assert "Namespace/ns" in outcome["deleted"]
+    assert "Namespace//ns" in outcome["deleted"]
 
 
 def test_transient_errors_are_retried():
@@ -106,7 +106,7 @@ def test_a_missing_permission_leaves_the_namespace_and_says_what_is_left():
     outcome = release(api)
     assert outcome["status"] == "failed"
     assert "Service/ns/mdc-simulation-victim: Forbidden (HTTP 403)" in outcome["message"]
-    assert outcome["left_behind"] == ["Namespace/ns", "Service/ns/mdc-simulation-victim"]
+    assert outcome["left_behind"] == ["Namespace//ns", "Service/ns/mdc-simulation-victim"]
     assert not [c for c in api.calls if c[1] == "namespaces"], "the namespace is not deleted with objects left in it"
 
 
@@ -117,7 +117,7 @@ def test_objects_of_others_keep_the_namespace_unless_forced():
     api = FakeApi(objects=objects)
     outcome = release(api)
     assert outcome["status"] == "failed"
-    assert outcome["left_behind"] == ["Namespace/ns", "Pod/ns/their-pod", "ConfigMap/ns/their-data"]
+    assert outcome["left_behind"] == ["Namespace//ns", "Pod/ns/their-pod", "ConfigMap/ns/their-data"]
     assert "holds objects this collection did not create: Pod/ns/their-pod, ConfigMap/ns/their-data" in outcome["message"]
     assert "cleanup_force=true" in outcome["message"]
     assert ("delete", "pods", "mdc-simulation-victim", 0) in api.calls
@@ -129,7 +129,7 @@ def test_objects_of_others_keep_the_namespace_unless_forced():
 def test_a_namespace_still_terminating_at_the_deadline_is_reported():
     outcome = release(FakeApi(objects=a_run(), namespace_lingers=True), timeout=30)
     assert outcome["status"] == "failed"
-    assert outcome["left_behind"] == ["Namespace/ns"]
+    assert outcome["left_behind"] == ["Namespace//ns"]
     assert "still terminating after 30 seconds" in outcome["message"]
 
 
@@ -137,7 +137,7 @@ def test_an_unreachable_api_is_reported_not_raised():
     api = FakeApi(objects=a_run(), failures={("get", "namespaces"): [ConnectionRefusedError("refused")] * 100})
     outcome = release(api, timeout=5)
     assert outcome["status"] == "failed"
-    assert outcome["left_behind"] == ["Namespace/ns"]
+    assert outcome["left_behind"] == ["Namespace//ns"]
     assert "cannot read namespace ns: ConnectionRefusedError: refused" in outcome["message"]
 
 
