@@ -20,8 +20,6 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._kube i
 TRANSIENT_STATUS = frozenset((429, 500, 502, 503, 504))
 # Between two reads of a terminating namespace, when the user may not watch it.
 POLL_SECONDS = 0.5
-# Seconds one API request may take: an API server that does not answer must not hold the run.
-REQUEST_TIMEOUT = 15
 # Objects Kubernetes itself puts in every namespace: not someone else's.
 BUILT_IN = frozenset((("ServiceAccount", "default"), ("ConfigMap", "kube-root-ca.crt")))
 
@@ -86,7 +84,6 @@ class Release(object):
     def call(self, what, function, *args, **kwargs):
         """function(*args, **kwargs), retried with back-off while the error is transient and time remains."""
         delay = 0.5
-        kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
         while True:
             try:
                 return function(*args, **kwargs)

@@ -91,7 +91,7 @@ def wait_ready(core, watch_class, namespace, names, label_selector, timeout, clo
 
     def relist():
         try:
-            listing = core.list_namespaced_pod(namespace, label_selector=label_selector, _request_timeout=15)
+            listing = core.list_namespaced_pod(namespace, label_selector=label_selector)
         except ApiException as exc:
             raise KubeError("cannot list pods in namespace %s: %s" % (namespace, api_reason(exc)))
         except Exception as exc:  # pylint: disable=broad-except  # connection errors: say which call failed

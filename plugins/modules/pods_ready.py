@@ -23,6 +23,7 @@ extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - ansible.builtin.action_common_attributes
   - defender.attack_simulation.attributes
+  - defender.attack_simulation.kube_request
 attributes:
   check_mode:
     details: Waits the same way; it changes nothing in any mode.
