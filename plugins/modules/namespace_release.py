@@ -28,12 +28,18 @@ author:
   - Contributors to defender.attack_simulation (!UNKNOWN)
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
-  - ansible.builtin.action_common_attributes
-  - defender.attack_simulation.attributes
+  - defender.attack_simulation._attributes
+  - defender.attack_simulation._attributes.actiongroup_k8s
   - defender.attack_simulation.kube_request
 attributes:
   check_mode:
+    support: full
     details: Lists what would be deleted; deletes nothing.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details: A second release finds the namespace gone and reports no change.
 options:
   name:
     description: The namespace.

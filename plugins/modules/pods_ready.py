@@ -21,12 +21,11 @@ author:
   - Contributors to defender.attack_simulation (!UNKNOWN)
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
-  - ansible.builtin.action_common_attributes
-  - defender.attack_simulation.attributes
+  - defender.attack_simulation._attributes
+  - defender.attack_simulation._attributes.info_module
+  - defender.attack_simulation._attributes.idempotent_not_modify_state
+  - defender.attack_simulation._attributes.actiongroup_k8s
   - defender.attack_simulation.kube_request
-attributes:
-  check_mode:
-    details: Waits the same way; it changes nothing in any mode.
 options:
   namespace:
     description: The pods' namespace.
