@@ -84,7 +84,7 @@ def test_the_list_holds_what_cleanup_and_the_sensor_check_were_missing():
 def test_a_name_limits_a_rule_to_the_named_objects_and_nothing_is_granted_twice():
     role = cluster_role(actions())
     namespaces = [rule for rule in role["rules"] if rule["resources"] == ["namespaces"]]
-    assert {"resourceNames": ["mdc-simulation"], "verbs": ["get", "patch", "delete"]}.items() <= namespaces[0].items()
+    assert {"resourceNames": ["mdc-simulation"], "verbs": ["get", "patch", "delete", "watch"]}.items() <= namespaces[0].items()
     assert namespaces[1]["verbs"] == ["create"] and "resourceNames" not in namespaces[1]
     pairs = [(g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]
              for v in rule["verbs"] if "resourceNames" not in rule]
