@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The checks the deploy role applies to its variables before building the manifests (the manifests themselves:
 tests/manifests)."""
 from __future__ import absolute_import, division, print_function
