@@ -69,5 +69,5 @@ def test_every_plugin_states_the_collections_licence_as_spdx():
     assert plugins
     wrong = [str(p.relative_to(ROOT)) for p in plugins
              if "SPDX-License-Identifier: %s" % licence not in p.read_text()[:600]]
-    assert not wrong, wrong
+    assert not wrong, "add '# SPDX-License-Identifier: %s' to the header of: %s" % (licence, ", ".join(wrong))
     assert (ROOT / "LICENSES" / ("%s.txt" % licence)).read_text().lstrip().startswith("GNU GENERAL PUBLIC LICENSE")
