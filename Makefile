@@ -19,7 +19,7 @@ SIMULATE_ARGS ?=
 .PHONY: setup simulate test sanity units lint syntax manifests playbook-tests verify-tests awx-tests docs docs-check \
         docs-lint galaxy-import packaging-tests \
         harness-tests first-run-check \
-        cluster-up cluster-down cluster-test integration e2e e2e-awx demo bench bench-fleet build clean
+        cluster-up cluster-down cluster-test integration e2e e2e-awx demo bench bench-fleet bench-original build clean
 
 # Debian's python3 makes virtual environments only with python3-venv (not there on a fresh machine).
 ENSURE_VENV = $(PYTHON) -c 'import ensurepip' 2>/dev/null || \
@@ -173,11 +173,17 @@ demo: setup
 	tests/cluster/up
 	tests/cluster/run -- $(BIN)/ansible-playbook playbooks/simulate.yml -e scenario=$(scenario) $(SIMULATE_ARGS)
 
+## Benches (tests/bench/; figures for the README, not tests). They use the shared sealed cluster: on a shared
+## machine hold its lock, e.g. `flock /tmp/sim-cluster.lock make bench`. BENCH_ARGS passes options (--runs 3 ...).
+BENCH_ARGS ?=
 bench: setup
-	tests/cluster/run -- $(BIN)/python tests/bench/scenario_timing.py
+	tests/cluster/run -- $(BIN)/python tests/bench/scenario_timing.py $(BENCH_ARGS)
 
 bench-fleet: setup
-	tests/cluster/run -- $(BIN)/python tests/bench/fleet_timing.py
+	tests/cluster/run -- $(BIN)/python tests/bench/fleet_timing.py $(BENCH_ARGS)
+
+bench-original: setup
+	tests/cluster/run -- $(BIN)/python tests/bench/original_flow.py $(BENCH_ARGS)
 
 # galaxy.yml names no repository: the collection is not published anywhere yet. Galaxy requires one, so a build for
 # an upload gives it: make build REPOSITORY=https://<where it is published>. The import check uses this checkout.

@@ -1,23 +1,24 @@
-"""Wall time of a fleet run (scenario webshell) with 1 and with 3 clusters on the sealed cluster; not asserted.
+"""Benchmark: a fleet run (one inventory host per cluster, forks = clusters) with 1 and with 10 clusters.
 
-    tests/cluster/run -- .venv/bin/python tests/bench/fleet_timing.py [--sizes 1,3] [--scenario webshell]
+    flock /tmp/sim-cluster.lock tests/cluster/run -- .venv/bin/python tests/bench/fleet_timing.py \
+        [--sizes 1,10] [--scenario webshell] [--runs 1]
 
 Each "cluster" is a context of one kubeconfig on the sealed cluster, with its own namespace; the hosts run in
-parallel (-f <size>), as a fleet does."""
+parallel (-f <size>), as a fleet does. Per size: wall time, the controller's CPU seconds (getrusage of the
+ansible-playbook process tree), CPU seconds per technique run, and the peak resident memory of the whole process
+tree (sampled from /proc). Figures, not assertions (target of issue 12: 10 clusters within 2x the wall of one)."""
 import argparse
 import json
 import os
 import pathlib
 import re
-import subprocess
 import sys
 import tempfile
-import time
 
 import yaml
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-BIN = pathlib.Path(sys.executable).parent
+import benchlib
+from benchlib import fmt, median
 
 
 def write_fleet(folder, size):
@@ -39,35 +40,47 @@ def run(size, scenario):
     with tempfile.TemporaryDirectory(prefix="fleet-bench-") as folder:
         folder = pathlib.Path(folder)
         inventory = write_fleet(folder, size)
-        env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                   PATH="%s:%s" % (BIN, os.environ["PATH"]))
-        started = time.monotonic()
-        result = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), "playbooks/simulate.yml",
-                                 "-e", "scenario=%s" % scenario, "-e", "report_dir=%s" % (folder / "reports"),
-                                 "-f", str(size)], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-        seconds = time.monotonic() - started
-        runs = [json.loads(p.read_text()) for p in (folder / "reports").glob("defender-simulation-*.json")]
-        failed = sum(int(n) for n in re.findall(r"failed=(\d+)", result.stdout.split("PLAY RECAP")[-1]))
-        if result.returncode:
-            print(result.stdout[-3000:] + result.stderr[-2000:], file=sys.stderr)
-        return seconds, len(runs), failed, result.returncode
+        result = benchlib.measure([str(benchlib.BIN / "ansible-playbook"), "-i", str(inventory),
+                                   "playbooks/simulate.yml", "-e", "scenario=%s" % scenario,
+                                   "-e", "report_dir=%s" % (folder / "reports"), "-f", str(size)],
+                                  env=benchlib.playbook_env())
+        reports = [json.loads(p.read_text()) for p in (folder / "reports").glob("defender-simulation-*.json")]
+    failed = sum(int(n) for n in re.findall(r"failed=(\d+)", result.stdout.split("PLAY RECAP")[-1]))
+    if result.returncode:
+        print(result.stdout[-3000:] + result.stderr[-2000:], file=sys.stderr)
+    techniques = sum(len(r.get("techniques", [])) for r in reports)
+    return {"clusters": size, "wall": result.wall, "cpu_user": result.cpu_user, "cpu_sys": result.cpu_sys,
+            "cpu": result.cpu, "peak_mib": result.peak_mib, "peak_processes": result.peak_processes,
+            "reports": len(reports), "techniques": techniques, "failed": failed, "rc": result.returncode}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1,3")
+    parser.add_argument("--sizes", default="1,10")
     parser.add_argument("--scenario", default="webshell")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--json", type=pathlib.Path, help="also write the figures to this file")
     args = parser.parse_args()
-    if not os.environ.get("KUBECONFIG"):
-        sys.exit("run through tests/cluster/run (KUBECONFIG is not set)")
-    rows = []
-    for size in [int(s) for s in args.sizes.split(",")]:
-        seconds, reports, failed, rc = run(size, args.scenario)
-        rows.append((size, seconds, seconds / size, reports, failed, rc))
-    print("scenario %s, forks = clusters" % args.scenario)
-    print("%-9s %10s %14s %8s %7s %3s" % ("clusters", "wall (s)", "per cluster", "reports", "failed", "rc"))
-    for size, seconds, per, reports, failed, rc in rows:
-        print("%-9d %10.1f %14.1f %8d %7d %3d" % (size, seconds, per, reports, failed, rc))
+    benchlib.require_cluster()
+    rows = {}
+    for _run in range(args.runs):
+        for size in [int(s) for s in args.sizes.split(",")]:
+            rows.setdefault(size, []).append(run(size, args.scenario))
+            print(json.dumps(rows[size][-1]), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    print("\nscenario %s, forks = clusters, %d run(s) per size, medians" % (args.scenario, args.runs))
+    print("%-9s %10s %8s %14s %16s %14s %10s %8s %3s" % ("clusters", "wall", "vs one", "CPU user+sys",
+                                                         "CPU/technique", "peak RSS", "processes", "failed", "rc"))
+    one = median(r["wall"] for r in rows[min(rows)])
+    for size, runs in rows.items():
+        wall = median(r["wall"] for r in runs)
+        per_technique = median(r["cpu"] / r["techniques"] if r["techniques"] else None for r in runs)
+        print("%-9d %10s %7.2fx %14s %16s %14s %10d %8d %3d" % (
+            size, fmt(wall), wall / one, "%.1f+%.1f s" % (median(r["cpu_user"] for r in runs),
+                                                          median(r["cpu_sys"] for r in runs)),
+            fmt(per_technique), fmt(median(r["peak_mib"] for r in runs), "MiB", 0),
+            max(r["peak_processes"] for r in runs), max(r["failed"] for r in runs), max(r["rc"] for r in runs)))
 
 
 if __name__ == "__main__":
