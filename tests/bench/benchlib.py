@@ -46,8 +46,12 @@ def playbook_env(**extra):
 
 
 def kubectl(*args, stdin=None, check=True, timeout=300):
-    return subprocess.run(["kubectl", *args], input=stdin, capture_output=True, text=True, check=check,
-                          timeout=timeout)
+    result = subprocess.run(["kubectl", *args], input=stdin, capture_output=True, text=True, check=False,
+                            timeout=timeout)
+    if check and result.returncode:
+        raise RuntimeError("kubectl %s failed (rc %d): %s" % (" ".join(args[:3]), result.returncode,
+                                                              result.stderr.strip()[-2000:]))
+    return result
 
 
 def wait_namespace_gone(namespace, timeout=300):

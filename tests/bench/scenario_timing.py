@@ -30,11 +30,17 @@ def bare_cluster_part(folder, scenarios, namespace="mdc-bench-bare"):
     manifests = benchlib.render_manifests(folder / "manifests", namespace, scenarios)
     namespace_file = folder / "manifests" / "0-namespace.yaml"
     namespace_file.write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n" % namespace)
+    # The namespace first, and the service account before the pod that uses it, as the deploy role orders them.
+    ordered = [namespace_file] + sorted(manifests, key=lambda m: not m.name.startswith("serviceaccount"))
     benchlib.wait_namespace_gone(namespace)
     started = time.monotonic()
-    benchlib.kubectl("apply", "-f", str(namespace_file), *[arg for m in manifests for arg in ("-f", str(m))])
-    benchlib.kubectl("wait", "-n", namespace, "--for=condition=Ready", "--timeout=300s",
-                     *["pod/" + name for name in POD_NAMES])
+    try:
+        benchlib.kubectl("apply", *[arg for m in ordered for arg in ("-f", str(m))])
+        benchlib.kubectl("wait", "-n", namespace, "--for=condition=Ready", "--timeout=300s",
+                         *["pod/" + name for name in POD_NAMES])
+    except Exception:
+        benchlib.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found", check=False)
+        raise
     ready = time.monotonic() - started
     started = time.monotonic()
     benchlib.kubectl("delete", "namespace", namespace, "--wait=true", "--timeout=300s")
