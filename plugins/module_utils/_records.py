@@ -51,7 +51,10 @@ STATUS_PASSED = "passed"
 STATUS_FAILED = "failed"
 STATUS_UNREACHABLE = "unreachable"
 STATUS_SKIPPED = "skipped"
-STATUSES = (STATUS_PASSED, STATUS_FAILED, STATUS_UNREACHABLE, STATUS_SKIPPED)
+STATUS_TIMED_OUT = "timed_out"
+STATUSES = (STATUS_PASSED, STATUS_FAILED, STATUS_UNREACHABLE, STATUS_SKIPPED, STATUS_TIMED_OUT)
+# The statuses that make a run fail (with fail_on_technique_failure).
+FAILED_STATUSES = (STATUS_FAILED, STATUS_UNREACHABLE, STATUS_TIMED_OUT)
 
 OUTPUT_MAX_LINES = 40
 OUTPUT_MAX_CHARS = 4000
@@ -84,7 +87,9 @@ class RecordError(ValueError):
 _B64URL = r"[A-Za-z0-9_-]"
 _JWT = re.compile(r"eyJ%s{5,}\.%s{5,}\.%s*" % (_B64URL, _B64URL, _B64URL))
 _BEARER = re.compile(r"(?i)(\bauthorization\s*:\s*bearer\s+)([^\s\"',;]+)")
-_URL_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]+:)([^\s/@]+)(@)")
+# scheme://userinfo@: a user name alone can be a token (https://ghp_...@github.com), so is a password.
+_URL_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^\s/@]+)(@)")
+_TOKEN_LIKE_USER = re.compile(r"^(?:gh[a-z]_|github_pat_|glpat-)|^[A-Za-z0-9_.~+=-]{20,}$")
 _AWS_KEY_ID = re.compile(r"\b((?:AKIA|ASIA|AIDA|AROA|AGPA|ANPA|ANVA|AIPA|A3T[A-Z0-9])[A-Z0-9]{12,})\b")
 _JSON_SECRET = re.compile(
     r"(?i)(\"(?:access_token|refresh_token|id_token|client_secret|secretaccesskey|sessiontoken|token|"
@@ -111,11 +116,21 @@ def _cut_jwt(match):
     return _prefix(match.group(0), 10)
 
 
-def _cut_password(match):
-    password = match.group(2)
-    if password.endswith("\u2026") and len(password) == 2:
-        return match.group(0)
-    return match.group(1) + password[:1] + "\u2026" + match.group(3)
+def _first_character(value):
+    """``value`` as its first character and an ellipsis; a value already cut that way stays as it is."""
+    if len(value) == 2 and value.endswith("\u2026"):
+        return value
+    return value[:1] + "\u2026"
+
+
+def _cut_userinfo(match):
+    user, colon, password = match.group(2).partition(":")
+    if not colon:
+        user = _first_character(user)
+    else:
+        password = _first_character(password) if password else password
+        user = _first_character(user) if _TOKEN_LIKE_USER.search(user) else user
+    return match.group(1) + user + colon + password + match.group(3)
 
 
 def redact(text):
@@ -124,7 +139,9 @@ def redact(text):
 
     - a JWT (``eyJ...`` in three dot-separated base64url parts): its first 10 characters
     - ``Authorization: Bearer <token>``: the token's first 6 characters
-    - URL credentials ``scheme://user:password@host``: the password's first character
+    - URL credentials: ``scheme://user:password@host`` keeps the password's first character, and the user
+      name's too when it looks like a token (``ghp_...``, ``github_pat_...``, ``glpat-...``, 20 characters or
+      more); ``scheme://token@host`` (a user name alone) keeps its first character
     - AWS access key ids, ``"access_token"``/``"SecretAccessKey"``/``"Token"``... JSON values and
       ``AWS_SECRET_ACCESS_KEY=...``-style variables: their first 6 characters
     """
@@ -133,7 +150,7 @@ def redact(text):
     text = str(text)
     text = _BEARER.sub(_cut_group(6), text)
     text = _JWT.sub(_cut_jwt, text)
-    text = _URL_CREDENTIALS.sub(_cut_password, text)
+    text = _URL_USERINFO.sub(_cut_userinfo, text)
     text = _JSON_SECRET.sub(_cut_group(6), text)
     text = _ENV_SECRET.sub(_cut_group(6), text)
     text = _AWS_KEY_ID.sub(lambda m: _prefix(m.group(1), 6), text)
@@ -255,3 +272,99 @@ def technique_record(exec_result, technique_id, script, started=None, webshell_u
                   duration=round(duration, 3) if duration is not None else 0.0,
                   output=bound_output(redact(output)))
     return record
+
+
+# --- records of the technique action --------------------------------------------------------------
+
+MARKER_HTTP_STATUS = "@@http-status="
+_DELIVERY_MARKER_LINE = re.compile(r"^\s*(@@(?:technique-exit|http-status|duration)=)\s*(\S*)\s*$")
+CURL_TIMED_OUT = 28
+# HTTP statuses that say the web shell is not there (a missing page, a refused request): the run stops.
+WEBSHELL_MISSING = (401, 403, 404, 405)
+
+
+def delivery_markers(stdout):
+    """Split what the attacker's curl printed into (markers, answer): the last value of each marker, and the
+    web shell's answer with the marker lines and its leading HTML comment removed."""
+    markers = {}
+    kept = []
+    for line in (stdout or "").splitlines():
+        match = _DELIVERY_MARKER_LINE.match(line)
+        if match:
+            markers[match.group(1)] = match.group(2)
+        else:
+            kept.append(line)
+    answer = _LEADING_HTML_COMMENT.sub("", "\n".join(kept), count=1)
+    return markers, answer.strip("\n")
+
+
+def _judge_delivery(technique_id, delivery, markers, answer, webshell_url, timeout):
+    """(status, rc, message) of one technique from its delivery."""
+    if delivery.get("error"):
+        return (STATUS_UNREACHABLE, None, "%s was not delivered: %s" % (technique_id, redact(delivery["error"])))
+    curl_rc = delivery.get("rc")
+    # curl says "Operation timed out" when -m ends a request the web shell had accepted; not a connect timeout.
+    slow = curl_rc == CURL_TIMED_OUT and "Connection timed out" not in (delivery.get("stderr") or "")
+    if delivery.get("timed_out") or slow:
+        return (STATUS_TIMED_OUT, None,
+                "%s did not finish within its bound of %s s; the run went on with the next technique"
+                % (technique_id, timeout))
+    if curl_rc:
+        return (STATUS_UNREACHABLE, None,
+                "web shell %s not reachable from the attacker: curl exit %d: %s"
+                % (webshell_url, curl_rc, redact(_curl_error(delivery.get("stderr"), curl_rc))))
+    http_status = _int_marker(markers, MARKER_HTTP_STATUS)
+    if http_status in WEBSHELL_MISSING:
+        return (STATUS_UNREACHABLE, None, "web shell %s answered HTTP %d: no web shell there"
+                % (webshell_url, http_status))
+    if http_status is not None and http_status != 200:
+        return (STATUS_FAILED, None, "%s: the web shell %s answered HTTP %d%s"
+                % (technique_id, webshell_url, http_status, _detail(answer)))
+    if technique_id == "webshell.whoami":
+        # The web shell's command is exactly whoami, as in the original: its answer is the judge.
+        if answer.strip():
+            return STATUS_PASSED, 0, None
+        return STATUS_FAILED, None, "%s: the web shell %s answered nothing" % (technique_id, webshell_url)
+    technique_rc = _int_marker(markers, MARKER_TECHNIQUE_EXIT)
+    if technique_rc is None:
+        return (STATUS_FAILED, None,
+                "%s: the web shell %s answered without %s<rc>: the script did not run to its end%s"
+                % (technique_id, webshell_url, MARKER_TECHNIQUE_EXIT, _detail(answer)))
+    if technique_rc != 0:
+        return (STATUS_FAILED, technique_rc, "%s exited with rc %d%s" % (technique_id, technique_rc, _detail(answer)))
+    return STATUS_PASSED, 0, None
+
+
+def delivery_record(technique_id, script, delivery, started, finished, webshell_url=DEFAULT_WEBSHELL_URL,
+                    timeout=None):
+    """The technique result record of one delivery by the technique action.
+
+    ``delivery`` is what the exec in the attacker gave: ``stdout`` (the web shell's answer and curl's marker
+    lines), ``stderr``, ``rc`` (curl's exit status), ``timed_out`` (the controller's bound was hit) and ``error``
+    (the exec itself failed: the attacker pod gone, the API refused). ``started`` and ``finished`` are the
+    controller's clock around the exec (epoch seconds); ``duration`` is curl's own time when it printed it.
+    Everything taken from the exec is redacted and bounded here: nothing raw leaves this function."""
+    try:
+        planned = technique(technique_id)
+    except KeyError as exc:
+        raise RecordError(exc.args[0])
+    markers, answer = delivery_markers(delivery.get("stdout"))
+    stderr = (delivery.get("stderr") or "").strip("\n")
+    status, rc, message = _judge_delivery(planned["id"], delivery, markers, answer, webshell_url, timeout)
+    output = answer + ("\n" if answer and stderr else "") + stderr
+    duration = _float_marker(markers, MARKER_DURATION)
+    if duration is None and started is not None and finished is not None:
+        duration = finished - started
+    return dict(id=planned["id"], scenario=planned["scenario"], technique=planned["name"], mitre=planned["mitre"],
+                command=script, status=status, rc=rc, started=iso_timestamp(started),
+                finished=iso_timestamp(finished), duration=round(duration or 0.0, 3),
+                output=bound_output(redact(output)), message=message)
+
+
+def skipped_record(technique_id, script, reason, started=None):
+    """The record of a technique that did not run (check mode)."""
+    planned = technique(technique_id)
+    moment = iso_timestamp(started)
+    return dict(id=planned["id"], scenario=planned["scenario"], technique=planned["name"], mitre=planned["mitre"],
+                command=script, status=STATUS_SKIPPED, rc=None, started=moment, finished=moment, duration=0.0,
+                output="", message="skipped: %s" % reason)

@@ -1,3 +1,3 @@
 # "Optimise the host for mining": load msr with writes allowed. Refused in a container; the attempt is the signal.
-modprobe msr allow_writes=on >/dev/null 2>&1
+/sbin/modprobe msr allow_writes=on >/dev/null 2>&1
 echo "modprobe msr allow_writes=on: exit $? (refusal is expected in a container)"

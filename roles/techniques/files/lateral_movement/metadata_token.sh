@@ -1,33 +1,25 @@
-# Ask the cloud instance metadata service for an identity token: GCP, then AWS (IMDSv2), then Azure.
-imds=http://169.254.169.254
-ask() { curl -sf -m 3 --connect-timeout 2 "$@"; }
-cut_short() { printf '%s' "$1" | head -c 8; printf '...(cut)'; }
-json_value() { printf '%s' "$1" | tr -d '\n' | sed -n "s/.*\"$2\" *: *\"\\([^\"]*\\)\".*/\\1/p"; }
+# Ask the cloud instance metadata service for an identity token: GCP, then AWS (IMDSv2), then Azure, with the
+# command lines of Microsoft's script. The time bounds (--connect-timeout, -m) are additions, after them.
+shown() { cut=$(printf '%s' "$1" | head -c 30); echo "${cut:0:8}...(cut)"; }  # the original's head -c 30; 8 shown
 
-answer=$(ask -H "Metadata-Flavor: Google" "$imds/computeMetadata/v1/instance/service-accounts/default/token")
-token=$(json_value "$answer" access_token)
-if [ -n "$token" ]; then echo "cloud: GCP"; echo "token: $(cut_short "$token")"; exit 0; fi
+token=$(curl -s -H "Metadata-Flavor: Google" http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token --connect-timeout 2 -m 5 | grep -Po '"access_token" *: *"\K[^"]*')
+if [ -n "$token" ]; then echo "cloud: GCP"; echo "token: $(shown "$token")"; exit 0; fi
 
-session=$(ask -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 21600" "$imds/latest/api/token")
-if [ -n "$session" ]; then
-  for role in $(ask -H "X-aws-ec2-metadata-token: $session" "$imds/latest/meta-data/iam/security-credentials/"); do
-    answer=$(ask -H "X-aws-ec2-metadata-token: $session" "$imds/latest/meta-data/iam/security-credentials/$role")
-    key=$(json_value "$answer" SecretAccessKey)
-    if [ -n "$key" ]; then echo "cloud: AWS"; echo "role $role secret key: $(cut_short "$key")"; exit 0; fi
+if session=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 21600" --connect-timeout 2 -m 5); then
+  for role in $(curl -s http://169.254.169.254/latest/meta-data/iam/security-credentials -H "X-aws-ec2-metadata-token: $session" --connect-timeout 2 -m 5); do
+    key=$(curl -s "http://169.254.169.254/latest/meta-data/iam/security-credentials/$role" -H "X-aws-ec2-metadata-token: $session" --connect-timeout 2 -m 5 | grep -Po '"SecretAccessKey" *: *"\K[^"]*')
+    if [ -n "$key" ]; then echo "cloud: AWS"; echo "role $role secret key: $(shown "$key")"; exit 0; fi
   done
 fi
 
-compute="$imds/metadata/instance/compute"
-subscription=$(ask -H Metadata:true "$compute/subscriptionId?api-version=2017-08-01&format=text")
-group=$(ask -H Metadata:true "$compute/resourceGroupName?api-version=2017-08-01&format=text")
-location=$(ask -H Metadata:true "$compute/location?api-version=2017-08-01&format=text")
-token_url="$imds/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com"
-token=$(json_value "$(ask -H Metadata:true "$token_url")" access_token)
-if [ -z "$token" ] && [ -n "$subscription" ]; then
-  # AKS node resource groups are named MC_<group>_<cluster>_<location>; the kubelet identity is <cluster>-agentpool.
-  cluster=$(printf '%s' "$group" | sed -n "s/^MC_.*_\\(.*\\)_${location}\$/\\1/p")
-  identity="/subscriptions/$subscription/resourcegroups/$group/providers/Microsoft.ManagedIdentity/userAssignedIdentities/$cluster-agentpool"
-  token=$(json_value "$(ask -H Metadata:true "$token_url&msi_res_id=$identity")" access_token)
-fi
-if [ -n "$token" ]; then echo "cloud: Azure"; echo "token: $(cut_short "$token")"; exit 0; fi
+subscription=$(curl -s -H Metadata:true --noproxy "*" "http://169.254.169.254/metadata/instance/compute/subscriptionId?api-version=2017-08-01&format=text" --connect-timeout 2 -m 5)
+group=$(curl -s -H Metadata:true --noproxy "*" "http://169.254.169.254/metadata/instance/compute/resourceGroupName?api-version=2017-08-01&format=text" --connect-timeout 2 -m 5)
+location=$(curl -s -H Metadata:true --noproxy "*" "http://169.254.169.254/metadata/instance/compute/location?api-version=2017-08-01&format=text" --connect-timeout 2 -m 5)
+# AKS node resource groups are named MC_<group>_<cluster>_<location>; the kubelet identity is <cluster>-agentpool.
+cluster=${group%_"$location"}; cluster=${cluster##*_}
+identity="/subscriptions/$subscription/resourcegroups/$group/providers/Microsoft.ManagedIdentity/userAssignedIdentities/$cluster-agentpool"
+answer=$(curl -sf -H Metadata:true "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com" --connect-timeout 2 -m 5) ||
+  answer=$(curl -sf -H Metadata:true "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com&msi_res_id=$identity" --connect-timeout 2 -m 5)
+token=$(printf '%s' "$answer" | grep -Po '"access_token" *: *"\K[^"]*')
+if [ -n "$token" ]; then echo "cloud: Azure"; echo "token: $(shown "$token")"; exit 0; fi
 echo "No token found"

@@ -1,4 +1,4 @@
-# Read the mounted service-account token; show only its first 30 characters.
-token_file=/var/run/secrets/kubernetes.io/serviceaccount/token
-if [ ! -r "$token_file" ]; then echo "no service-account token at $token_file"; exit 1; fi
-echo "service-account token: $(head -c 30 "$token_file")...(cut)"
+# Read the mounted service-account token with cat, as Microsoft's script does; head -c 30 keeps its start only.
+prefix=$(cat /var/run/secrets/kubernetes.io/serviceaccount/token | head -c 30)
+if [ -z "$prefix" ]; then echo "no service-account token at /var/run/secrets/kubernetes.io/serviceaccount/token"; exit 1; fi
+echo "service-account token: $prefix...(cut)"

@@ -1,0 +1,154 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the defender.attack_simulation collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run one technique: exec curl in the attacker pod through the Kubernetes API's websocket, in the controller's
+worker (no module round trip), then record, print and judge, in one task."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import time
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.defender.attack_simulation.plugins.module_utils import _records, _technique
+from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import ATTACKER, auth_argument_spec
+
+# Imported here, at class-load time, which happens once in the controller's main process: every worker that
+# runs a technique inherits the kubernetes library instead of importing it again (the costly part of a task).
+try:
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+    import kubernetes.stream  # noqa: F401  pylint: disable=unused-import
+    HAS_KUBERNETES = True
+except ImportError:
+    HAS_KUBERNETES = False
+
+display = Display()
+
+# The facts the records accumulate in, per run (the fact cache of an earlier run must not leak into this one).
+RECORDS_FACT = "techniques_records"
+
+ARGUMENT_SPEC = dict(
+    id=dict(type="str", required=True),
+    script=dict(type="str", required=True),
+    namespace=dict(type="str", required=True),
+    pod=dict(type="str", default=ATTACKER),
+    container=dict(type="str", default=ATTACKER),
+    webshell_url=dict(type="str", default=_records.DEFAULT_WEBSHELL_URL),
+    timeout=dict(type="int", default=60),
+    run_id=dict(type="str", default=""),
+)
+ARGUMENT_SPEC.update(auth_argument_spec())
+AUTH_OPTIONS = tuple(auth_argument_spec())
+
+
+def _environment_auth(environments):
+    """K8S_AUTH_* values from the task's environment keyword, which a module would see in its environment."""
+    found = {}
+    for layer in environments:
+        for key, value in (layer or {}).items():
+            if str(key).startswith("K8S_AUTH_") and value is not None:
+                found[str(key)] = str(value)
+    return found
+
+
+def connection_options(params, environment=None):
+    """The kubernetes.core connection options given to the task (module_defaults included), then
+    K8S_AUTH_* from the task's environment; get_api_client reads the controller's K8S_AUTH_* for the rest."""
+    options = dict((name, params[name]) for name in AUTH_OPTIONS if params.get(name) is not None)
+    for name in AUTH_OPTIONS:
+        env_value = (environment or {}).get("K8S_AUTH_%s" % name.upper())
+        if name not in options and env_value is not None:
+            spec_type = ARGUMENT_SPEC[name].get("type")
+            options[name] = env_value.lower() not in ("0", "false", "no") if spec_type == "bool" else env_value
+    return options
+
+
+def result_line(host, record):
+    """The one line a person watching the run reads for a technique."""
+    detail = record["message"] if record["status"] != _records.STATUS_PASSED else record["output"]
+    first = next((line.strip() for line in (detail or "").splitlines() if line.strip()), "")
+    return "%s | %s %s in %.2f s%s" % (host, record["id"], record["status"], record["duration"],
+                                       (": " + first[:200]) if first else "")
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def _validated_args(self):
+        args = dict(self._task.args)
+        try:
+            from ansible.executor.module_common import get_action_args_with_defaults
+        except ImportError:  # ansible-core 2.19+ merges module_defaults into the task's args itself
+            pass
+        else:  # ansible-core before 2.19: module_defaults reach modules only, so apply them here
+            args = get_action_args_with_defaults(self._task.resolved_action, args, self._task.module_defaults,
+                                                 self._templar, action_groups=self._task._parent._play._action_groups)
+        result = ArgumentSpecValidator(ARGUMENT_SPEC).validate(args)
+        if result.error_messages:
+            raise AnsibleActionFail("technique: %s" % "; ".join(result.error_messages))
+        return result.validated_parameters
+
+    def _environment(self):
+        layers = self._task.environment or []
+        if isinstance(layers, dict):
+            layers = [layers]
+        return _environment_auth(self._templar.template(layer) for layer in layers)
+
+    def run(self, tmp=None, task_vars=None):
+        super(ActionModule, self).run(tmp, task_vars)
+        task_vars = task_vars or {}
+        params = self._validated_args()
+        technique_id = params["id"]
+        try:
+            _records.technique(technique_id)
+        except KeyError as exc:
+            raise AnsibleActionFail("technique: %s" % exc.args[0])
+        host = task_vars.get("inventory_hostname", "localhost")
+
+        if self._task.check_mode:
+            record = _records.skipped_record(technique_id, params["script"], "check mode runs no technique",
+                                             started=time.time())
+        else:
+            if not HAS_KUBERNETES:
+                raise AnsibleActionFail("technique: the kubernetes Python library and kubernetes.core are required "
+                                        "on the controller (pip install kubernetes)")
+            record = self._deliver(params)
+
+        display.display(result_line(host, record),
+                        color="green" if record["status"] in (_records.STATUS_PASSED, _records.STATUS_SKIPPED)
+                        else "red")
+        facts = task_vars.get("ansible_facts", {}).get(RECORDS_FACT) or {}
+        run_records = (facts.get(params["run_id"]) if isinstance(facts, dict) else None) or []
+        result = dict(changed=record["status"] != _records.STATUS_SKIPPED, record=record,
+                      msg=result_line(host, record),
+                      ansible_facts={RECORDS_FACT: {params["run_id"]: list(run_records) + [record]}})
+        if record["status"] == _records.STATUS_UNREACHABLE:
+            # The web shell (or the attacker) is not there: every later technique would fail the same way.
+            result.update(failed=True, msg=record["message"])
+        return result
+
+    def _deliver(self, params):
+        options = connection_options(params, self._environment())
+        command = _technique.webshell_command(params["id"], params["script"])
+        argv = _technique.attacker_argv(command, params["webshell_url"], params["timeout"])
+        started = time.time()
+        try:
+            api_client = get_api_client(**options).client.client
+        except CoreException as exc:
+            delivery = dict(error="cannot connect to the Kubernetes API: %s" % exc)
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # a bad kubeconfig, a missing file
+            delivery = dict(error="cannot connect to the Kubernetes API: %s" % exc)
+        else:
+            delivery = _technique.exec_in_pod(api_client, params["namespace"], params["pod"], params["container"],
+                                              argv, params["timeout"] + _technique.EXEC_GRACE)
+        finished = time.time()
+        return _records.delivery_record(params["id"], params["script"], delivery, started, finished,
+                                        webshell_url=params["webshell_url"], timeout=params["timeout"])

