@@ -31,7 +31,9 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._record
     STATUS_FAILED,
     STATUS_PASSED,
     STATUS_SKIPPED,
+    STATUS_TIMED_OUT,
     STATUS_UNREACHABLE,
+    FAILED_STATUSES,
     STATUSES,
     redact,
 )
@@ -66,7 +68,7 @@ def _failed_cleanup(report):
 
 
 def failed_technique_ids(report):
-    return [t.get("id") for t in _techniques(report) if t.get("status") in (STATUS_FAILED, STATUS_UNREACHABLE)]
+    return [t.get("id") for t in _techniques(report) if t.get("status") in FAILED_STATUSES]
 
 
 def cleanup_text(cleanup):
@@ -127,7 +129,7 @@ def _technique_lines(techniques):
     lines = []
     for record in techniques:
         line = "  %-11s %s (%s)" % (record.get("status"), record.get("id"), record.get("mitre") or "no MITRE id")
-        if record.get("status") in (STATUS_FAILED, STATUS_UNREACHABLE) and record.get("message"):
+        if record.get("status") in (STATUS_FAILED, STATUS_UNREACHABLE, STATUS_TIMED_OUT) and record.get("message"):
             line += ": %s" % redact(record["message"])
         lines.append(line)
     return lines
@@ -178,7 +180,8 @@ def simulation_summary(report):
     lines.extend([
         "Scenarios: %s" % (", ".join(report.get("scenarios") or []) or "none"),
         "Techniques: %d passed, %d failed, %d unreachable, %d skipped"
-        % (counts[STATUS_PASSED], counts[STATUS_FAILED], counts[STATUS_UNREACHABLE], counts[STATUS_SKIPPED]),
+        % (counts[STATUS_PASSED], counts[STATUS_FAILED], counts[STATUS_UNREACHABLE], counts[STATUS_SKIPPED])
+        + (", %d timed out" % counts[STATUS_TIMED_OUT] if counts[STATUS_TIMED_OUT] else ""),
     ])
     lines.extend(_technique_lines(techniques))
     if "cleanup" in report:
@@ -217,7 +220,7 @@ def _technique_case(suite, record):
                          name=str(record.get("id")), time="%.3f" % _seconds(record.get("duration")))
     status = record.get("status")
     message = _xml_text(record.get("message") or status or "")
-    if status in (STATUS_FAILED, STATUS_UNREACHABLE):
+    if status in (STATUS_FAILED, STATUS_UNREACHABLE, STATUS_TIMED_OUT):
         failure = ET.SubElement(case, "failure", message=message, type=status)
         failure.text = _xml_text(record.get("output"))
     elif status == STATUS_SKIPPED:

@@ -7,11 +7,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import re
 
 import pytest
 
 from ansible_collections.defender.attack_simulation.plugins.module_utils import _catalog, _signals
+
+SCRIPTS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "techniques", "files")
 
 
 def test_every_technique_of_the_catalog_has_one_row_and_no_row_is_extra():
@@ -38,6 +41,25 @@ def test_no_token_or_run_specific_value_is_written_in_the_table():
     text = repr(_signals.SIGNALS)
     assert "eyJ" not in text
     assert not re.search(r"[A-Za-z0-9+/]{60,}", text)
+
+
+@pytest.mark.parametrize("technique_id", sorted(t for t in _signals.SIGNALS if t != "webshell.whoami"))
+def test_every_program_of_a_row_is_named_in_the_technique_script(technique_id):
+    """The scripts are what run in the victim: each program of the row (its name and its literal arguments,
+    in order) must be written in the technique's script, the delivery's three aside."""
+    with open(os.path.join(SCRIPTS, technique_id.replace(".", "/") + ".sh"), encoding="utf-8") as script:
+        text = script.read()
+    for event in _signals.SIGNALS[technique_id][len(_signals.DELIVERY):]:
+        if event["event"] != "exec":
+            continue
+        position = 0
+        for word in event["argv"]:
+            literal = re.split(r"<[a-z_0-9]+>", word)[0]
+            if not literal:
+                continue  # a run-specific value from the start (a path found at run time): nothing literal to find
+            found = text.find(literal, position)
+            assert found >= 0, "%s: %r of %s is not in the script in that order" % (technique_id, word, event["argv"])
+            position = found + len(literal)
 
 
 def test_an_unknown_technique_is_named():

@@ -1,0 +1,130 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the defender.attack_simulation collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The technique action: connection options, arguments as strings, facts per run, and what it returns."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+from unittest import mock
+
+import pytest
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.defender.attack_simulation.plugins.action import technique as action_module
+
+JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJlLWJ5dGVz"
+
+
+class FakeTask:
+    def __init__(self, args, check_mode=False, environment=None):
+        self.args = args
+        self.check_mode = check_mode
+        self.environment = environment
+        self.resolved_action = "defender.attack_simulation.technique"
+        self.module_defaults = []
+        self.async_val = 0
+
+
+def make_action(args, **task):
+    plugin = action_module.ActionModule.__new__(action_module.ActionModule)
+    plugin._task = FakeTask(args, **task)
+    plugin._templar = mock.Mock(template=lambda value: value)
+    plugin._display = mock.Mock()
+    return plugin
+
+
+def run(plugin, task_vars=None):
+    with mock.patch.object(action_module.ActionBase, "run", return_value={}), \
+            mock.patch.object(action_module, "display"):
+        return plugin.run(task_vars=task_vars or {"inventory_hostname": "cluster-a"})
+
+
+ARGS = dict(id="recon.network_scan", script="nmap -Pn --open kubernetes.default/24 -p 443", namespace="sim",
+            timeout="2", run_id="r1", kubeconfig="/tmp/k", context="ctx-a")
+
+
+@pytest.fixture
+def exec_in_pod():
+    with mock.patch.object(action_module, "get_api_client") as client, \
+            mock.patch.object(action_module._technique, "exec_in_pod") as execute:
+        yield client, execute
+
+
+def test_connection_options_and_string_numbers_reach_the_client_and_the_exec(exec_in_pod):
+    client, execute = exec_in_pod
+    execute.return_value = dict(stdout="Nmap done\n@@technique-exit=0\n@@http-status=200\n@@duration=1.5\n", rc=0)
+    result = run(make_action(dict(ARGS)))
+    client.assert_called_once_with(kubeconfig="/tmp/k", context="ctx-a")
+    api_client, namespace, pod, container, argv, bound = execute.call_args[0]
+    assert (namespace, pod, container) == ("sim", "mdc-simulation-attacker", "mdc-simulation-attacker")
+    assert argv[argv.index("-m") + 1] == "2" and bound == 2 + action_module._technique.EXEC_GRACE
+    assert api_client is client.return_value.client.client
+    assert result["record"]["status"] == "passed" and not result.get("failed")
+    assert result["msg"] == "cluster-a | recon.network_scan passed in 1.50 s: Nmap done"
+
+
+def test_k8s_auth_environment_of_the_task_applies_when_no_option_is_given(exec_in_pod):
+    client, execute = exec_in_pod
+    execute.return_value = dict(stdout="@@technique-exit=0\n@@http-status=200\n", rc=0)
+    args = dict(ARGS)
+    del args["kubeconfig"], args["context"]
+    run(make_action(args, environment=[{"K8S_AUTH_KUBECONFIG": "/env/k", "K8S_AUTH_VALIDATE_CERTS": "false"}]))
+    client.assert_called_once_with(kubeconfig="/env/k", validate_certs=False)
+
+
+def test_a_timed_out_technique_is_recorded_and_the_task_is_ok_so_the_run_goes_on(exec_in_pod):
+    _client, execute = exec_in_pod
+    execute.return_value = dict(stdout="@@http-status=000\n@@duration=2.002\n", rc=28,
+                                stderr="curl: (28) Operation timed out after 2002 milliseconds with 0 bytes received")
+    result = run(make_action(dict(ARGS)))
+    assert not result.get("failed")
+    assert result["record"]["status"] == "timed_out"
+    assert result["ansible_facts"]["techniques_records"]["r1"][-1]["status"] == "timed_out"
+
+
+def test_an_unreachable_web_shell_fails_the_task_with_the_url_and_curls_error(exec_in_pod):
+    _client, execute = exec_in_pod
+    execute.return_value = dict(stdout="@@http-status=000\n", rc=7,
+                                stderr="curl: (7) Failed to connect to mdc-simulation-victim port 80: Connection refused")
+    result = run(make_action(dict(ARGS)))
+    assert result["failed"] is True
+    assert result["msg"] == ("web shell http://mdc-simulation-victim/ws.php not reachable from the attacker: curl exit 7: "
+                             "Failed to connect to mdc-simulation-victim port 80: Connection refused")
+    assert result["record"]["status"] == "unreachable"
+
+
+def test_records_accumulate_per_run_and_an_earlier_runs_cached_facts_are_dropped(exec_in_pod):
+    _client, execute = exec_in_pod
+    execute.return_value = dict(stdout="@@technique-exit=0\n@@http-status=200\n", rc=0)
+    earlier = {"old-run": [{"id": "webshell.whoami"}], "r1": [{"id": "recon.access_review"}]}
+    result = run(make_action(dict(ARGS)), {"inventory_hostname": "h", "ansible_facts": {"techniques_records": earlier}})
+    facts = result["ansible_facts"]["techniques_records"]
+    assert list(facts) == ["r1"]
+    assert [r["id"] for r in facts["r1"]] == ["recon.access_review", "recon.network_scan"]
+
+
+def test_nothing_raw_leaves_the_action(exec_in_pod):
+    _client, execute = exec_in_pod
+    secret = "https://%s@github.com" % ("ghp_" + "Z" * 36)
+    execute.return_value = dict(stdout="%s\n%s\n@@technique-exit=0\n@@http-status=200\n" % (JWT, secret), rc=0,
+                                stderr="Authorization: Bearer %s" % JWT)
+    result = run(make_action(dict(ARGS, id="secrets.git_credentials")))
+    dumped = json.dumps(result)
+    assert JWT not in dumped and "Z" * 36 not in dumped
+
+
+def test_check_mode_sends_nothing_and_records_skipped(exec_in_pod):
+    client, execute = exec_in_pod
+    result = run(make_action(dict(ARGS), check_mode=True))
+    assert not client.called and not execute.called
+    assert result["record"]["status"] == "skipped" and result["changed"] is False
+
+
+def test_bad_arguments_are_refused_with_the_reason():
+    with pytest.raises(AnsibleActionFail, match="timeout"):
+        run(make_action(dict(ARGS, timeout="two minutes")))
+    with pytest.raises(AnsibleActionFail, match="unknown technique"):
+        run(make_action(dict(ARGS, id="crypto.nothing")))
