@@ -130,8 +130,10 @@ class ActionModule(ActionBase):
                       msg=result_line(host, record),
                       ansible_facts={RECORDS_FACT: {params["run_id"]: list(run_records) + [record]}})
         if record["status"] == _records.STATUS_UNREACHABLE:
-            # The web shell (or the attacker) is not there: every later technique would fail the same way.
+            # The web shell (or the attacker) is not there: every later technique would fail the same way. Facts of
+            # a failed task are not kept: the role's rescue records the technique from the result's record.
             result.update(failed=True, msg=record["message"])
+            del result["ansible_facts"]
         return result
 
     def _deliver(self, params):
