@@ -16,13 +16,16 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.defender.attack_simulation.plugins.module_utils import _records, _technique
-from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import ATTACKER, auth_argument_spec
+from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
+    ATTACKER,
+    auth_argument_spec,
+    redact_kubeconfig,
+)
 
 # Imported here, at class-load time, which happens once in the controller's main process: every worker that
 # runs a technique inherits the kubernetes library instead of importing it again (the costly part of a task).
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
     import kubernetes.stream  # noqa: F401  pylint: disable=unused-import
     HAS_KUBERNETES = True
 except ImportError:
@@ -44,7 +47,8 @@ ARGUMENT_SPEC = dict(
     run_id=dict(type="str", default=""),
 )
 ARGUMENT_SPEC.update(auth_argument_spec())
-AUTH_OPTIONS = tuple(auth_argument_spec())
+# kubernetes.core's options go to its client factory; request_timeout bounds the websocket's connect here.
+AUTH_OPTIONS = tuple(name for name in auth_argument_spec() if name != "request_timeout")
 
 
 def _environment_auth(environments):
@@ -143,13 +147,14 @@ class ActionModule(ActionBase):
         started = time.time()
         try:
             api_client = get_api_client(**options).client.client
-        except CoreException as exc:
-            delivery = dict(error="cannot connect to the Kubernetes API: %s" % exc)
-        except Exception as exc:  # pylint: disable=broad-exception-caught  # a bad kubeconfig, a missing file
-            delivery = dict(error="cannot connect to the Kubernetes API: %s" % exc)
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # CoreException, a bad kubeconfig, a missing file
+            delivery = dict(error=redact_kubeconfig("cannot connect to the Kubernetes API: %s" % exc, params))
         else:
             delivery = _technique.exec_in_pod(api_client, params["namespace"], params["pod"], params["container"],
-                                              argv, params["timeout"] + _technique.EXEC_GRACE)
+                                              argv, params["timeout"] + _technique.EXEC_GRACE,
+                                              connect_timeout=params["request_timeout"])
+            if delivery.get("error"):
+                delivery["error"] = redact_kubeconfig(delivery["error"], params)
         finished = time.time()
         return _records.delivery_record(params["id"], params["script"], delivery, started, finished,
                                         webshell_url=params["webshell_url"], timeout=params["timeout"])

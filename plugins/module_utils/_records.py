@@ -356,15 +356,15 @@ def delivery_record(technique_id, script, delivery, started, finished, webshell_
     if duration is None and started is not None and finished is not None:
         duration = finished - started
     return dict(id=planned["id"], scenario=planned["scenario"], technique=planned["name"], mitre=planned["mitre"],
-                command=script, status=status, rc=rc, started=iso_timestamp(started),
-                finished=iso_timestamp(finished), duration=round(duration or 0.0, 3),
+                command=script, status=status, rc=rc, started=format_time_ms(started),
+                finished=format_time_ms(finished), duration=round(duration or 0.0, 3),
                 output=bound_output(redact(output)), message=message)
 
 
 def skipped_record(technique_id, script, reason, started=None):
     """The record of a technique that did not run (check mode)."""
     planned = technique(technique_id)
-    moment = iso_timestamp(started)
+    moment = format_time_ms(started)
     return dict(id=planned["id"], scenario=planned["scenario"], technique=planned["name"], mitre=planned["mitre"],
                 command=script, status=STATUS_SKIPPED, rc=None, started=moment, finished=moment, duration=0.0,
                 output="", message="skipped: %s" % reason)

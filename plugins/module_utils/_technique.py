@@ -79,7 +79,7 @@ def _exit_status(error_channel):
     return None
 
 
-def exec_in_pod(api_client, namespace, pod, container, argv, timeout):
+def exec_in_pod(api_client, namespace, pod, container, argv, timeout, connect_timeout=CONNECT_TIMEOUT):
     """Run ``argv`` in the pod's container and wait at most ``timeout`` seconds.
 
     Returns dict(stdout, stderr, rc, timed_out, error): ``error`` says why the exec itself failed (it names
@@ -88,7 +88,7 @@ def exec_in_pod(api_client, namespace, pod, container, argv, timeout):
 
     where = "pod %s/%s container %s" % (namespace, pod, container)
     # Bounds the websocket's connect to an API server that does not answer (this worker process only).
-    websocket.setdefaulttimeout(CONNECT_TIMEOUT)
+    websocket.setdefaulttimeout(connect_timeout)
     try:
         client = stream(CoreV1Api(api_client).connect_get_namespaced_pod_exec, pod, namespace,
                         container=container, command=argv, stdin=False, stdout=True, stderr=True, tty=False,

@@ -32,6 +32,7 @@ author:
   - Contributors to defender.attack_simulation (!UNKNOWN)
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - defender.attack_simulation.kube_request
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:

@@ -58,6 +58,7 @@ def test_connection_options_and_string_numbers_reach_the_client_and_the_exec(exe
     execute.return_value = dict(stdout="Nmap done\n@@technique-exit=0\n@@http-status=200\n@@duration=1.5\n", rc=0)
     result = run(make_action(dict(ARGS)))
     client.assert_called_once_with(kubeconfig="/tmp/k", context="ctx-a")
+    assert execute.call_args[1] == {"connect_timeout": 20}
     api_client, namespace, pod, container, argv, bound = execute.call_args[0]
     assert (namespace, pod, container) == ("sim", "mdc-simulation-attacker", "mdc-simulation-attacker")
     assert argv[argv.index("-m") + 1] == "2" and bound == 2 + action_module._technique.EXEC_GRACE
