@@ -59,6 +59,14 @@ def window(record):
     return started - SLACK, finished + SLACK
 
 
+class Observed(dict):
+    """Per technique: (record, rows, matches, events). Its repr stays short: pytest prints a failing test's
+    arguments, and the victim's events hold its service-account token whole (curl's bearer header)."""
+
+    def __repr__(self):
+        return "<the victim's signals of %d techniques>" % len(self)
+
+
 @pytest.fixture(scope="module")
 def observed(tmp_path_factory):
     """Run the scenarios once; per technique: its record, its row, the events that matched (None: not seen)."""
@@ -84,7 +92,7 @@ def observed(tmp_path_factory):
     rec.wait_flushed()
 
     records = {t["id"]: t for run in runs for t in run.report["techniques"]}
-    results = {}
+    results = Observed()
     for technique_id in TECHNIQUES:
         record = records[technique_id]
         since, until = window(record)
