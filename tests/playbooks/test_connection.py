@@ -100,10 +100,13 @@ def server(request):
 
 
 def kubeconfig_dict(server_url):
-    return {"apiVersion": "v1", "kind": "Config", "current-context": "sim",
-            "clusters": [{"name": "sim", "cluster": {"server": server_url, "insecure-skip-tls-verify": True}}],
-            "users": [{"name": "sim", "user": {"token": TOKEN}}],
-            "contexts": [{"name": "sim", "context": {"cluster": "sim", "user": "sim"}}]}
+    # Distinctive names: modules mask every value of a kubeconfig dict (it is no_log) wherever it appears.
+    return {"apiVersion": "v1", "kind": "Config", "current-context": "loopback-context",
+            "clusters": [{"name": "loopback-cluster", "cluster": {"server": server_url,
+                                                                  "insecure-skip-tls-verify": True}}],
+            "users": [{"name": "loopback-user", "user": {"token": TOKEN}}],
+            "contexts": [{"name": "loopback-context",
+                          "context": {"cluster": "loopback-cluster", "user": "loopback-user"}}]}
 
 
 def ansible_playbook(playbook, variables, *extra, timeout=300):
@@ -158,3 +161,15 @@ def test_the_collections_own_client_gives_up_on_a_silent_api_server_within_reque
     assert seconds < 30, "%s took %.0f s against a silent server" % (module, seconds)
     assert server.held, "the module never connected"
     assert TOKEN not in output
+
+
+@pytest.mark.parametrize("server", ["silent", "unauthorized"], indirect=True)
+def test_cleanup_stops_when_it_cannot_tell_who_holds_the_namespace_and_never_prints_the_kubeconfig(server):
+    rc, output, seconds = ansible_playbook(
+        "playbooks/cleanup.yml", {"kubeconfig": kubeconfig_dict(server.url)}, "-vvv")
+    assert rc != 0
+    assert "cannot tell which run holds namespace mdc-simulation, so nothing was deleted: " in output
+    assert ("did not answer within 20 seconds (request_timeout)" if isinstance(server, Silent)
+            else "namespace mdc-simulation: cannot read it: Unauthorized (HTTP 401)") in output
+    assert "Cleanup | delete" not in output  # the cleanup role never ran
+    assert TOKEN not in output and seconds < 90
