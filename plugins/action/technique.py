@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the defender.attack_simulation collection
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Run one technique: exec curl in the attacker pod through the Kubernetes API's websocket, in the controller's
 worker (no module round trip), then record, print and judge, in one task."""
 

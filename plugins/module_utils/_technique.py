@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the defender.attack_simulation collection
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Delivering one technique: the web shell command, the attacker's curl, and the exec that runs it.
 
 The attacker pod sends the technique to the victim's web shell, as Microsoft's attacker does: one HTTP GET of

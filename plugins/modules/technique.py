@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the defender.attack_simulation collection
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import absolute_import, division, print_function
 
@@ -33,15 +34,17 @@ author:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - defender.attack_simulation.kube_request
-  - ansible.builtin.action_common_attributes
+  - defender.attack_simulation._attributes
+  - defender.attack_simulation._attributes.actiongroup_k8s
 attributes:
   check_mode:
     support: full
     details: In check mode nothing is sent; the record says V(skipped).
   diff_mode:
     support: none
-  platform:
-    platforms: posix
+  idempotent:
+    support: none
+    details: Every run executes the technique in the victim again, and reports a change.
 options:
   id:
     description: The technique id from the catalog, for example V(crypto.miner_run).
