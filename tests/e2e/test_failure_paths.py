@@ -2,6 +2,7 @@
 import os
 import re
 import signal
+import xml.etree.ElementTree as ET
 
 import pytest
 import yaml
@@ -101,6 +102,13 @@ def test_an_unpullable_image_fails_the_deploy_at_once_and_cleanup_still_runs(sim
                      r"(ErrImagePull|ImagePullBackOff): .* \(image %s\)" % re.escape(image), run.output), run
     assert run.seconds < 240, "the deploy waited %.0f s: it must fail as soon as the pull fails" % run.seconds
     assert "Clean up what this run created" in run.output
+    # A run that did not run its techniques is a failed run in every report, not an empty green one.
+    assert run.report["status"] == "failed" and run.report["techniques"] == []
+    assert run.report["failure"]["stage"] == "deploy" and image in run.report["failure"]["message"]
+    assert run.report["cleanup"]["status"] == "done", run.report["cleanup"]
+    junit = ET.parse(next(p for p in run.report_files if p.suffix == ".xml")).getroot()
+    assert (junit.get("tests"), junit.get("errors")) == ("1", "1")
+    assert junit.find(".//testcase").get("name") == "deploy" and junit.find(".//error") is not None
 
 
 def test_a_namespace_the_collection_does_not_own_is_left_untouched(simulate, core):
