@@ -14,6 +14,7 @@ README (targets of issue 12: wall <= 1.5x the limit, overhead <= 0.5 s, first te
 import argparse
 import json
 import pathlib
+import re
 import sys
 import tempfile
 import time
@@ -79,7 +80,9 @@ def collection_run(folder, scenario):
     if run.returncode:
         sys.exit("simulate.yml failed (rc %d):\n%s\n%s" % (run.returncode, run.stdout[-4000:], run.stderr[-2000:]))
     report = json.loads(next(report_dir.glob("defender-simulation-*.json")).read_text())
-    events = json.loads(run.stdout)
+    # The json callback's document is the last thing on stdout; anything displayed live comes before it.
+    starts = [m.start() for m in re.finditer(r"^\{$", run.stdout, re.MULTILINE)]
+    events = json.loads(run.stdout[starts[-1]:]) if starts else {}
     return run, report, events, watch.both_ready(POD_NAMES)
 
 
