@@ -152,7 +152,12 @@ def test_a_second_run_at_the_same_time_is_refused_and_does_not_disturb_the_first
     first = start_simulation(scenario="crypto")
     wait_for(lambda: len(pods_of_the_run(core)) == 2, 240, "the first run's pods to run")
     holder = core.read_namespace(NAMESPACE).metadata.labels["defender.attack-simulation/run-id"]
-    second = simulate(scenario="webshell")
+    # The first run's techniques take seconds now: held still (alive, so its claim is live) while the second tries.
+    os.killpg(first.pid, signal.SIGSTOP)
+    try:
+        second = simulate(scenario="webshell")
+    finally:
+        os.killpg(first.pid, signal.SIGCONT)
     assert second.returncode != 0
     assert "namespace mdc-simulation is in use by run %s" % holder in second.output
     assert first.wait(timeout=600) == 0, output_of(first)
