@@ -56,7 +56,7 @@ http:
 EOF
   printf '\n===== registry start %s\n' "$(date -u +%FT%TZ)" >>"$LOG"
   # nsenter execs docker-registry: the recorded PID is the registry's, in the namespace.
-  setsid nsenter --net="$CLUSTER_NETNS_PATH" -- docker-registry serve "$CONFIG" >>"$LOG" 2>&1 </dev/null &
+  setsid "$HERE/../lib/closefds" nsenter --net="$CLUSTER_NETNS_PATH" -- docker-registry serve "$CONFIG" >>"$LOG" 2>&1 </dev/null &
   echo $! >"$PIDFILE"
   local i
   for ((i = 0; i < 100; i++)); do

@@ -54,9 +54,7 @@ start_daemon() {
   rm -f "$CLUSTER_RUN/$name.pid"
   # The child writes its own PID (setsid forks when the caller has job control, so $! would be wrong), then
   # nsenter execs the daemon in that same process.
-  # It closes every inherited descriptor past stderr first: a daemon must never keep a caller's lock (flock) held.
-  setsid bash -c 'for fd in /proc/$$/fd/*; do fd=${fd##*/}; ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null; done
-    echo $$ >"$0"; exec "$@"' "$CLUSTER_RUN/$name.pid" \
+  setsid "$CLUSTER_LIB/closefds" sh -c 'echo $$ >"$0"; exec "$@"' "$CLUSTER_RUN/$name.pid" \
     nsenter --net="$CLUSTER_NETNS_PATH" -- "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
   local i
   for ((i = 0; i < 50; i++)); do [[ -s "$CLUSTER_RUN/$name.pid" ]] && break; sleep 0.05; done
