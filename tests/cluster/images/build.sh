@@ -37,8 +37,8 @@ ref_of() { case $1 in pause) echo "registry.k8s.io/pause:$PAUSE_VERSION" ;; *) e
 recipe_hash() {
   {
     echo "$1 $(ref_of "$1")"
-    sha256sum "$HERE/build.sh"
-    if [[ $1 == pause ]]; then sha256sum "$PAUSE_BIN"
+    sha256sum <"$HERE/build.sh"  # content only: a fresh clone elsewhere must not rebuild
+    if [[ $1 == pause ]]; then sha256sum <"$PAUSE_BIN"
     else (cd "$HERE/$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum && find . -type f -perm -u+x | sort); fi
   } | sha256sum | cut -d' ' -f1
 }

@@ -10,7 +10,7 @@ CLUSTER_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack
 install_packages() {
   local missing=() p
   for p in "${CLUSTER_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" == "install ok installed" ]] || missing+=("$p")
   done
   ((${#missing[@]})) || return 0
   log "installing ${missing[*]}"
@@ -196,7 +196,9 @@ import_images() {
     [[ -s $tar ]] || die "$want is not in containerd and $tar does not exist (tests/cluster/images/build.sh makes it)"
     log "importing $tar into containerd"
     ctr_ -n k8s.io images import "$tar" >/dev/null
-    ctr_ -n k8s.io images ls -q | grep -qx "$want" || die "$tar did not give $want"
+    # Capture, then match: `ctr ... | grep -q` SIGPIPEs ctr when grep stops early, and pipefail fails the pipe.
+    have="$(ctr_ -n k8s.io images ls -q)"
+    grep -qx "$want" <<<"$have" || die "$tar did not give $want"
   fi
 }
 

@@ -27,7 +27,7 @@ die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
 
 need_root() { [[ $EUID == 0 ]] || die "must run as root (network namespace, mounts, cgroups)"; }
 
-netns_exists() { [[ -e "$CLUSTER_NETNS_PATH" ]] && ip netns list | grep -qw "^$CLUSTER_NETNS"; }
+netns_exists() { [[ -e "$CLUSTER_NETNS_PATH" ]] && grep -qw "^$CLUSTER_NETNS" <<<"$(ip netns list)"; }
 
 # in_ns CMD...: run CMD in the cluster's network namespace (same mount namespace as the host).
 in_ns() { nsenter --net="$CLUSTER_NETNS_PATH" -- "$@"; }
