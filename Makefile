@@ -56,10 +56,13 @@ test: setup docs-check docs-lint galaxy-import packaging-tests syntax lint sanit
 	@if tests/cluster/up --status >/dev/null 2>&1; then $(MAKE) --no-print-directory cluster-test e2e e2e-awx; \
 	else echo "== the sealed cluster is not up: end-to-end tests not run here (make cluster-up first; .ci/run does)"; fi
 
+# The checkout's files: tracked and untracked, not ignored, and not deleted from the working tree.
+CHECKOUT_FILES = git ls-files -co --exclude-standard | while read -r f; do if [ -e "$$f" ]; then echo "$$f"; fi; done
+
 # A copy of the checkout's files, because ansible-test needs the ansible_collections/ layout.
 $(TEST_COLLECTION): FORCE
 	rm -rf $(TEST_COLLECTION) && mkdir -p $(TEST_COLLECTION) $(TEST_ROOT)/ansible_collections/kubernetes
-	git ls-files -z -co --exclude-standard | grep -zv '^tests/cluster/' | tar --null -T - -cf - | tar -xf - -C $(TEST_COLLECTION)
+	$(CHECKOUT_FILES) | grep -v '^tests/cluster/' | tar -T - -cf - | tar -xf - -C $(TEST_COLLECTION)
 	ln -sfn $(SITE)/ansible_collections/kubernetes/core $(TEST_ROOT)/ansible_collections/kubernetes/core
 	# Its own git repository, or ansible-test would list files through the checkout's, which ignores .tmp/.
 	cd $(TEST_COLLECTION) && git init -q && git add -A
@@ -191,8 +194,7 @@ REPOSITORY ?=
 BUILD_SOURCE := $(CURDIR)/.tmp/build-source
 define build_collection
 	rm -rf $(BUILD_SOURCE) && mkdir -p $(BUILD_SOURCE) $(1)
-	git ls-files -co --exclude-standard | while read -r f; do [ -e "$$f" ] && echo "$$f"; done \
-	  | tar -cf - -T - | tar -xf - -C $(BUILD_SOURCE)
+	$(CHECKOUT_FILES) | tar -cf - -T - | tar -xf - -C $(BUILD_SOURCE)
 	$(if $(2),printf 'repository: %s\n' '$(2)' >> $(BUILD_SOURCE)/galaxy.yml)
 	$(BIN)/ansible-galaxy collection build --force --output-path $(1) $(BUILD_SOURCE)
 endef

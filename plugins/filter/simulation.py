@@ -2,7 +2,7 @@
 # Copyright: Contributors to the defender.attack_simulation collection
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Filters for simulation runs: technique records, redaction, the run summary and JUnit XML.
+"""Filters for simulation runs: redaction, the run summary and JUnit XML.
 
 The documentation of each filter is in the YAML file of its name beside this one."""
 
@@ -13,14 +13,6 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.defender.attack_simulation.plugins.module_utils import _records, _report
-
-
-def technique_record(exec_result, technique_id, script, started=None, webshell_url=_records.DEFAULT_WEBSHELL_URL):
-    try:
-        return _records.technique_record(exec_result, technique_id, script, started=started,
-                                         webshell_url=webshell_url)
-    except _records.RecordError as exc:
-        raise AnsibleFilterError("technique_record: %s" % exc)
 
 
 def redact(text):
@@ -51,7 +43,6 @@ def run_outcome(report):
 class FilterModule(object):
     def filters(self):
         return {
-            "technique_record": technique_record,
             "redact": redact,
             "simulation_summary": simulation_summary,
             "junit_xml": junit_xml,

@@ -43,7 +43,7 @@ def index_results(results, planned_ids):
 
 
 def _earliest(timestamps):
-    # ISO 8601 UTC strings of one format sort as text; the records all come from technique_record.
+    # ISO 8601 UTC strings of one format sort as text; the records all come from _records.
     present = sorted(str(t) for t in timestamps if t)
     return present[0] if present else None
 

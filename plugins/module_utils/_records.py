@@ -2,31 +2,19 @@
 # Copyright: Contributors to the defender.attack_simulation collection
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Technique result records: parse a registered ``kubernetes.core.k8s_exec`` result, and redact secrets.
+"""Technique result records: judge one delivery by the technique action, and redact secrets.
 
-The marker protocol
--------------------
-Every technique runs as one ``k8s_exec`` in the attacker pod. The command there is a small wrapper that
-sends the technique's script to the victim's web shell and prints marker lines, one per line, each at the
-start of a line, nothing after the value::
+The markers
+-----------
+The technique action (``_technique.py``) runs curl in the attacker; curl sends the technique to the victim's web
+shell. What comes back is the web shell's answer (an HTML comment, then the script's output) followed by marker
+lines, each at the start of a line, nothing after the value::
 
-    @@started=<epoch seconds, with a fraction>     printed by the attacker wrapper before curl starts
-    <the web shell's answer: an HTML comment, then the technique's output>
-    @@technique-exit=<rc>                          printed by the victim: the script ends with it
-    @@delivery-exit=<curl rc>                      printed by the attacker wrapper after curl returns
-    @@duration=<seconds, with a fraction>          printed by the attacker wrapper last
+    @@technique-exit=<rc>        printed by the victim's bash when the script ends (its EXIT trap)
+    @@http-status=<code>         curl's write-out: the web shell's HTTP status
+    @@duration=<seconds>         curl's write-out: its own time for the request
 
-``@@technique-exit`` is part of the web shell's answer: the delivered script is wrapped so that the
-victim's shell prints the technique's exit status (``...; echo "@@technique-exit=$?"``). The other
-markers come from the attacker. A reference wrapper (POSIX sh in the attacker; ``$URL`` and ``$SCRIPT``
-are the web shell URL and the script)::
-
-    start=$(date +%s.%N); echo "@@started=$start"
-    payload=$(printf '%s\\n%s\\n' "{ $SCRIPT ; } 2>&1" 'echo "@@technique-exit=$?"' | base64 | tr -d '\\n')
-    curl -sS -m 60 -G --data-urlencode "cmd=echo $payload | base64 -d | bash" "$URL"; rc=$?
-    echo; echo "@@delivery-exit=$rc"
-    end=$(date +%s.%N); echo "@@duration=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')"
-
+The web shell scenario sends ``whoami`` alone, as the original does: its answer has no ``@@technique-exit``.
 When a marker appears more than once, the last one counts (a technique could print the text itself).
 """
 
@@ -39,11 +27,9 @@ import re
 from ansible_collections.defender.attack_simulation.plugins.module_utils._catalog import technique
 from ansible_collections.defender.attack_simulation.plugins.module_utils._time import format_time_ms
 
-MARKER_STARTED = "@@started="
 MARKER_TECHNIQUE_EXIT = "@@technique-exit="
-MARKER_DELIVERY_EXIT = "@@delivery-exit="
+MARKER_HTTP_STATUS = "@@http-status="
 MARKER_DURATION = "@@duration="
-MARKERS = (MARKER_STARTED, MARKER_TECHNIQUE_EXIT, MARKER_DELIVERY_EXIT, MARKER_DURATION)
 
 DEFAULT_WEBSHELL_URL = "http://mdc-simulation-victim/ws.php"
 
@@ -60,7 +46,7 @@ OUTPUT_MAX_LINES = 40
 OUTPUT_MAX_CHARS = 4000
 CUT = "\u2026[cut]"
 
-_MARKER_LINE = re.compile(r"^\s*(@@(?:started|technique-exit|delivery-exit|duration)=)\s*(\S*)\s*$")
+_MARKER_LINE = re.compile(r"^\s*(@@(?:technique-exit|http-status|duration)=)\s*(\S*)\s*$")
 # The victim's ws.php answers with an HTML comment (a copyright header) before the command's output.
 _LEADING_HTML_COMMENT = re.compile(r"^\s*<!--.*?-->[ \t]*\r?\n?", re.DOTALL)
 _CURL_ERROR = re.compile(r"curl: \(\d+\)\s*(.+)")
@@ -76,10 +62,13 @@ CURL_ERRORS = {
     52: "empty reply from server",
     56: "failure receiving network data",
 }
+CURL_TIMED_OUT = 28
+# HTTP statuses that say the web shell is not there (a missing page, a refused request): the run stops.
+WEBSHELL_MISSING = (401, 403, 404, 405)
 
 
 class RecordError(ValueError):
-    """An exec result or technique id that cannot make a record; the message names it."""
+    """A delivery or technique id that cannot make a record; the message names it."""
 
 
 # --- redaction ------------------------------------------------------------------------------------
@@ -159,21 +148,6 @@ def redact(text):
 
 # --- parsing --------------------------------------------------------------------------------------
 
-def parse_markers(stdout):
-    """Split the wrapper's stdout into (markers, output): the last value of each marker, by marker
-    prefix, and the remaining text with the marker lines and the web shell's leading comment removed."""
-    markers = {}
-    kept = []
-    for line in (stdout or "").splitlines():
-        match = _MARKER_LINE.match(line)
-        if match:
-            markers[match.group(1)] = match.group(2)
-        else:
-            kept.append(line)
-    output = _LEADING_HTML_COMMENT.sub("", "\n".join(kept), count=1)
-    return markers, output.strip("\n")
-
-
 def _int_marker(markers, marker):
     value = markers.get(marker)
     try:
@@ -213,74 +187,9 @@ def _last_line(text):
     return lines[-1] if lines else ""
 
 
-def _judge(exec_result, markers, output, technique_id, webshell_url):
-    """(status, rc, message) for one technique."""
-    delivery_rc = _int_marker(markers, MARKER_DELIVERY_EXIT)
-    technique_rc = _int_marker(markers, MARKER_TECHNIQUE_EXIT)
-    if delivery_rc:
-        return (STATUS_UNREACHABLE, technique_rc,
-                "web shell %s not reachable from the attacker: curl exit %d: %s"
-                % (webshell_url, delivery_rc, redact(_curl_error(exec_result.get("stderr"), delivery_rc))))
-    if delivery_rc is None and technique_rc is None:
-        # No marker at all: the exec itself never ran the wrapper (attacker pod gone, exec refused).
-        reason = exec_result.get("msg") or _last_line(exec_result.get("stderr")) or "no markers in its output"
-        return (STATUS_UNREACHABLE, None,
-                "%s was not delivered: the exec in the attacker failed (rc %s): %s"
-                % (technique_id, exec_result.get("rc"), redact(reason)))
-    if technique_rc is None:
-        return (STATUS_FAILED, None,
-                "%s: the web shell %s answered without %s<rc>: the script did not run to its end"
-                " (not a web shell answer, or killed by a timeout)%s"
-                % (technique_id, webshell_url, MARKER_TECHNIQUE_EXIT, _detail(output)))
-    if technique_rc != 0:
-        return (STATUS_FAILED, technique_rc, "%s exited with rc %d%s" % (technique_id, technique_rc, _detail(output)))
-    return STATUS_PASSED, 0, None
-
-
 def _detail(output):
     last = _last_line(output)
     return ": %s" % redact(last)[:200] if last else ""
-
-
-def technique_record(exec_result, technique_id, script, started=None, webshell_url=DEFAULT_WEBSHELL_URL):
-    """The technique result record for a registered ``kubernetes.core.k8s_exec`` result.
-
-    ``started`` (epoch seconds, datetime or ISO string) is used when the wrapper printed no
-    ``@@started=`` marker. Raises RecordError for an unknown technique id or a result that is not a dict."""
-    try:
-        planned = technique(technique_id)
-    except KeyError as exc:
-        raise RecordError(exc.args[0])
-    if not isinstance(exec_result, dict):
-        raise RecordError("technique %s: the exec result must be a registered k8s_exec result (a dict), got %s"
-                          % (technique_id, type(exec_result).__name__))
-    record = dict(id=planned["id"], scenario=planned["scenario"], technique=planned["name"],
-                  mitre=planned["mitre"], command=script, status=None, rc=None,
-                  started=format_time_ms(started), duration=0.0, output="", message=None)
-    if exec_result.get("skipped"):
-        record.update(status=STATUS_SKIPPED,
-                      message="skipped: %s" % (exec_result.get("skip_reason") or "check mode or a false condition"))
-        return record
-    markers, output = parse_markers(exec_result.get("stdout"))
-    stderr = (exec_result.get("stderr") or "").strip("\n")
-    if stderr:
-        output = output + ("\n" if output else "") + stderr
-    status, rc, message = _judge(exec_result, markers, output, planned["id"], webshell_url)
-    duration = _float_marker(markers, MARKER_DURATION)
-    record.update(status=status, rc=rc, message=message,
-                  started=format_time_ms(markers.get(MARKER_STARTED)) or record["started"],
-                  duration=round(duration, 3) if duration is not None else 0.0,
-                  output=bound_output(redact(output)))
-    return record
-
-
-# --- records of the technique action --------------------------------------------------------------
-
-MARKER_HTTP_STATUS = "@@http-status="
-_DELIVERY_MARKER_LINE = re.compile(r"^\s*(@@(?:technique-exit|http-status|duration)=)\s*(\S*)\s*$")
-CURL_TIMED_OUT = 28
-# HTTP statuses that say the web shell is not there (a missing page, a refused request): the run stops.
-WEBSHELL_MISSING = (401, 403, 404, 405)
 
 
 def delivery_markers(stdout):
@@ -289,7 +198,7 @@ def delivery_markers(stdout):
     markers = {}
     kept = []
     for line in (stdout or "").splitlines():
-        match = _DELIVERY_MARKER_LINE.match(line)
+        match = _MARKER_LINE.match(line)
         if match:
             markers[match.group(1)] = match.group(2)
         else:

@@ -37,9 +37,8 @@ options:
     choices: [recon, lateral_movement, secrets, crypto, webshell, ti_domain, all, lateral-mov, ti-domain]
   results:
     description:
-      - The technique result records of a run, as the P(defender.attack_simulation.technique_record#filter)
-        filter makes them from registered P(kubernetes.core.k8s_exec#module) results.
-      - Each record needs C(id) and C(status) (V(passed), V(failed), V(unreachable) or V(skipped)); C(started)
+      - The technique result records of a run, as P(defender.attack_simulation.technique#module) makes them.
+      - Each record needs C(id) and C(status) (V(passed), V(failed), V(unreachable), V(timed_out) or V(skipped)); C(started)
         gives RV(alerts[].triggered_at).
       - Records of techniques outside the requested scenarios are ignored with a warning.
     type: list

@@ -27,19 +27,6 @@ def test_every_filter_is_documented_beside_the_plugin():
         assert doc["EXAMPLES"] and doc["RETURN"]["_value"]
 
 
-def test_technique_record_filter():
-    result = dict(stdout="@@started=1795860000\nroot\n@@technique-exit=0\n@@delivery-exit=0\n@@duration=0.1\n",
-                  stderr="", rc=0)
-    record = simulation.FilterModule().filters()["technique_record"](result, "webshell.whoami", "whoami")
-    assert record["status"] == "passed"
-    assert record["output"] == "root"
-
-
-def test_technique_record_filter_errors_are_filter_errors():
-    with pytest.raises(AnsibleFilterError, match="technique_record: unknown technique 'nope'"):
-        simulation.technique_record({}, "nope", "x")
-
-
 def test_report_filters_refuse_a_report_that_is_not_a_dict():
     with pytest.raises(AnsibleFilterError, match="junit_xml"):
         simulation.junit_xml("report")
