@@ -12,8 +12,6 @@ __metaclass__ = type
 import time
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.defender.attack_simulation.plugins.module_utils import _records, _technique
@@ -22,15 +20,13 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._kube i
     auth_argument_spec,
     redact_kubeconfig,
 )
+from ansible_collections.defender.attack_simulation.plugins.plugin_utils._in_process import (
+    HAS_KUBERNETES,
+    ModuleAction,
+)
 
-# Imported here, at class-load time, which happens once in the controller's main process: every worker that
-# runs a technique inherits the kubernetes library instead of importing it again (the costly part of a task).
-try:
+if HAS_KUBERNETES:  # loaded by _in_process in the controller's main process; every worker inherits it
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-    import kubernetes.stream  # noqa: F401  pylint: disable=unused-import
-    HAS_KUBERNETES = True
-except ImportError:
-    HAS_KUBERNETES = False
 
 display = Display()
 
@@ -52,26 +48,10 @@ ARGUMENT_SPEC.update(auth_argument_spec())
 AUTH_OPTIONS = tuple(name for name in auth_argument_spec() if name != "request_timeout")
 
 
-def _environment_auth(environments):
-    """K8S_AUTH_* values from the task's environment keyword, which a module would see in its environment."""
-    found = {}
-    for layer in environments:
-        for key, value in (layer or {}).items():
-            if str(key).startswith("K8S_AUTH_") and value is not None:
-                found[str(key)] = str(value)
-    return found
-
-
-def connection_options(params, environment=None):
-    """The kubernetes.core connection options given to the task (module_defaults included), then
-    K8S_AUTH_* from the task's environment; get_api_client reads the controller's K8S_AUTH_* for the rest."""
-    options = dict((name, params[name]) for name in AUTH_OPTIONS if params.get(name) is not None)
-    for name in AUTH_OPTIONS:
-        env_value = (environment or {}).get("K8S_AUTH_%s" % name.upper())
-        if name not in options and env_value is not None:
-            spec_type = ARGUMENT_SPEC[name].get("type")
-            options[name] = env_value.lower() not in ("0", "false", "no") if spec_type == "bool" else env_value
-    return options
+def connection_options(params):
+    """The kubernetes.core connection options given to the task (module_defaults included); kubernetes.core's
+    client reads K8S_AUTH_* (the task's environment keyword included) for the rest."""
+    return dict((name, params[name]) for name in AUTH_OPTIONS if params.get(name) is not None)
 
 
 def result_line(host, record):
@@ -82,34 +62,13 @@ def result_line(host, record):
                                        (": " + first[:200]) if first else "")
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
-
-    def _validated_args(self):
-        args = dict(self._task.args)
-        try:
-            from ansible.executor.module_common import get_action_args_with_defaults
-        except ImportError:  # ansible-core 2.19+ merges module_defaults into the task's args itself
-            pass
-        else:  # ansible-core before 2.19: module_defaults reach modules only, so apply them here
-            args = get_action_args_with_defaults(self._task.resolved_action, args, self._task.module_defaults,
-                                                 self._templar, action_groups=self._task._parent._play._action_groups)
-        result = ArgumentSpecValidator(ARGUMENT_SPEC).validate(args)
-        if result.error_messages:
-            raise AnsibleActionFail("technique: %s" % "; ".join(result.error_messages))
-        return result.validated_parameters
-
-    def _environment(self):
-        layers = self._task.environment or []
-        if isinstance(layers, dict):
-            layers = [layers]
-        return _environment_auth(self._templar.template(layer) for layer in layers)
+class ActionModule(ModuleAction):
+    """Always in the worker: the exec goes through the Kubernetes API, wherever the task's connection points."""
 
     def run(self, tmp=None, task_vars=None):
-        super(ActionModule, self).run(tmp, task_vars)
+        super(ModuleAction, self).run(tmp, task_vars)  # ActionBase's checks; not ModuleAction's module run
         task_vars = task_vars or {}
-        params = self._validated_args()
+        params = self.validated_args(ARGUMENT_SPEC)
         technique_id = params["id"]
         try:
             _records.technique(technique_id)
@@ -142,7 +101,8 @@ class ActionModule(ActionBase):
         return result
 
     def _deliver(self, params):
-        options = connection_options(params, self._environment())
+        self.apply_task_environment()
+        options = connection_options(params)
         command = _technique.webshell_command(params["id"], params["script"])
         argv = _technique.attacker_argv(command, params["webshell_url"], params["timeout"])
         started = time.time()

@@ -187,14 +187,14 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._expect
 )
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            scenarios=dict(type="list", elements="str", required=True, choices=list(SCENARIO_CHOICES)),
-            results=dict(type="list", elements="dict"),
-        ),
-        supports_check_mode=True,
+def argument_spec():
+    return dict(
+        scenarios=dict(type="list", elements="str", required=True, choices=list(SCENARIO_CHOICES)),
+        results=dict(type="list", elements="dict"),
     )
+
+
+def execute_module(module):
     try:
         plan = expected_alerts(module.params["scenarios"], module.params["results"])
     except (UnknownScenarioError, ResultsError) as exc:
@@ -204,6 +204,10 @@ def main():
         module.warn("results for techniques outside scenarios %s ignored: %s"
                     % (", ".join(plan["scenarios"]), ", ".join(unplanned)))
     module.exit_json(changed=False, **plan)
+
+
+def main():
+    execute_module(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True))
 
 
 if __name__ == "__main__":

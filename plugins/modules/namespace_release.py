@@ -104,7 +104,7 @@ from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule impo
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.defender.attack_simulation.plugins.module_utils._cleanup import Release
 from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
-    KubeError, api_client, auth_argument_spec,
+    KubeError, api_client, auth_argument_spec, failures_told,
 )
 
 try:
@@ -118,7 +118,7 @@ def watch_stream(*args, **kwargs):
     return Watch().stream(*args, **kwargs)
 
 
-def main():
+def argument_spec():
     spec = auth_argument_spec()
     spec.update(
         name=dict(type="str", required=True),
@@ -127,7 +127,10 @@ def main():
         timeout=dict(type="int", default=180),
         wait=dict(type="bool", default=True),
     )
-    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=spec, supports_check_mode=True)
+    return spec
+
+
+def execute_module(module):
     params = module.params
     try:
         client = api_client(module)
@@ -141,6 +144,12 @@ def main():
     if result["status"] == "failed":
         module.fail_json(msg=result["message"], changed=changed, **result)
     module.exit_json(changed=changed, **result)
+
+
+def main():
+    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True)
+    with failures_told(module):
+        execute_module(module)
 
 
 if __name__ == "__main__":

@@ -88,7 +88,7 @@ import time
 from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule import AnsibleModule
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
-    MANAGED_BY_SELECTOR, KubeError, api_client, auth_argument_spec,
+    MANAGED_BY_SELECTOR, KubeError, api_client, auth_argument_spec, failures_told,
 )
 from ansible_collections.defender.attack_simulation.plugins.module_utils._pods import wait_ready
 
@@ -99,7 +99,7 @@ except ImportError:  # reported by AnsibleK8SModule's own check of the kubernete
     CoreV1Api = Watch = None
 
 
-def main():
+def argument_spec():
     spec = auth_argument_spec()
     spec.update(
         namespace=dict(type="str", required=True),
@@ -107,7 +107,10 @@ def main():
         label_selector=dict(type="str", default=MANAGED_BY_SELECTOR),
         timeout=dict(type="int", default=300),
     )
-    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=spec, supports_check_mode=True)
+    return spec
+
+
+def execute_module(module):
     params = module.params
     started = time.monotonic()
     try:
@@ -123,6 +126,12 @@ def main():
         module.fail_json(msg="pods %s in namespace %s not Ready after %s seconds"
                          % (", ".join(summary["not_ready"]), params["namespace"], params["timeout"]), **summary)
     module.exit_json(changed=False, **summary)
+
+
+def main():
+    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True)
+    with failures_told(module):
+        execute_module(module)
 
 
 if __name__ == "__main__":

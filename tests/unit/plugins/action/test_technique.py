@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 from unittest import mock
 
 import pytest
@@ -24,7 +25,7 @@ class FakeTask:
         self.args = args
         self.check_mode = check_mode
         self.environment = environment
-        self.resolved_action = "defender.attack_simulation.technique"
+        self.action = self.resolved_action = "defender.attack_simulation.technique"
         self.module_defaults = []
         self.async_val = 0
 
@@ -38,7 +39,7 @@ def make_action(args, **task):
 
 
 def run(plugin, task_vars=None):
-    with mock.patch.object(action_module.ActionBase, "run", return_value={}), \
+    with mock.patch("ansible.plugins.action.ActionBase.run", return_value={}), \
             mock.patch.object(action_module, "display"):
         return plugin.run(task_vars=task_vars or {"inventory_hostname": "cluster-a"})
 
@@ -68,13 +69,16 @@ def test_connection_options_and_string_numbers_reach_the_client_and_the_exec(exe
     assert result["msg"] == "cluster-a | recon.network_scan passed in 1.50 s: Nmap done"
 
 
-def test_k8s_auth_environment_of_the_task_applies_when_no_option_is_given(exec_in_pod):
+def test_k8s_auth_environment_of_the_task_reaches_kubernetes_cores_client_as_a_modules_would(exec_in_pod):
     client, execute = exec_in_pod
     execute.return_value = dict(stdout="@@technique-exit=0\n@@http-status=200\n", rc=0)
     args = dict(ARGS)
     del args["kubeconfig"], args["context"]
-    run(make_action(args, environment=[{"K8S_AUTH_KUBECONFIG": "/env/k", "K8S_AUTH_VALIDATE_CERTS": "false"}]))
-    client.assert_called_once_with(kubeconfig="/env/k", validate_certs=False)
+    seen = {}
+    client.side_effect = lambda **options: seen.update(options, env=os.environ.get("K8S_AUTH_KUBECONFIG"))
+    with mock.patch.dict(os.environ):
+        run(make_action(args, environment=[{"K8S_AUTH_KUBECONFIG": "/env/k", "K8S_AUTH_VALIDATE_CERTS": "false"}]))
+    assert seen == {"env": "/env/k"}
 
 
 def test_a_timed_out_technique_is_recorded_and_the_task_is_ok_so_the_run_goes_on(exec_in_pod):
