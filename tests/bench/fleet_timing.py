@@ -40,6 +40,8 @@ def run(size, scenario):
     with tempfile.TemporaryDirectory(prefix="fleet-bench-") as folder:
         folder = pathlib.Path(folder)
         inventory = write_fleet(folder, size)
+        for i in range(1, size + 1):  # an earlier size's namespaces end terminating (cleanup_wait is false)
+            benchlib.wait_namespace_gone("mdc-bench-%d" % i)
         result = benchlib.measure([str(benchlib.BIN / "ansible-playbook"), "-i", str(inventory),
                                    "playbooks/simulate.yml", "-e", "scenario=%s" % scenario,
                                    "-e", "report_dir=%s" % (folder / "reports"), "-f", str(size)],

@@ -165,6 +165,7 @@ def original_run(scenario):
 
 
 def collection_run(scenario):
+    benchlib.wait_namespace_gone("mdc-simulation")  # an earlier run of the collection leaves it terminating
     with tempfile.TemporaryDirectory(prefix="original-bench-") as report_dir:
         run = benchlib.measure([str(benchlib.BIN / "ansible-playbook"), "playbooks/simulate.yml", "-e",
                                 json.dumps({"scenario": scenario, "report_dir": report_dir})],

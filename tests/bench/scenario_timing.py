@@ -68,6 +68,7 @@ def stage_spans(events):
 
 def collection_run(folder, scenario):
     report_dir = folder / "reports"
+    benchlib.wait_namespace_gone("mdc-simulation")  # an earlier run's namespace, terminating without it (cleanup_wait)
     watch = benchlib.ReadyWatch("mdc-simulation", benchlib.MANAGED)
     watch.start()
     try:

@@ -120,10 +120,15 @@ def owned_objects(api_client):
 
 @pytest.fixture
 def leaves_nothing_behind(api_client, core):
-    """After the test: the simulation namespace and every object with the collection's label are gone."""
+    """After the test: every object with the collection's label is gone at once; the simulation namespace is gone or
+    terminating (the run does not wait for Kubernetes' namespace grace period), and gone within a minute."""
     yield
+    assert [found for found in owned_objects(api_client) if not found.startswith("Namespace ")] == []
+    namespace = [n for n in core.list_namespace().items if n.metadata.name == NAMESPACE]
+    assert not namespace or namespace[0].metadata.deletion_timestamp is not None, "namespace %s kept" % NAMESPACE
+    wait_for(lambda: NAMESPACE not in [n.metadata.name for n in core.list_namespace().items], 60,
+             "namespace %s to be removed by Kubernetes" % NAMESPACE)
     assert owned_objects(api_client) == []
-    assert NAMESPACE not in [n.metadata.name for n in core.list_namespace().items]
 
 
 def in_the_sealed_namespace():
