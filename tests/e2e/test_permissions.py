@@ -1,6 +1,9 @@
 """Least privilege and the cleanup playbook's respect for a live run, on the real cluster."""
+import contextlib
 import os
 import pathlib
+import signal
+import time
 
 import pytest
 import yaml
@@ -62,21 +65,44 @@ def pods_running(core):
         return []
 
 
+def pods_created(core):
+    try:
+        return core.list_namespaced_pod(NAMESPACE).items
+    except client.exceptions.ApiException:
+        return []
+
+
+@contextlib.contextmanager
+def frozen(process):
+    """A run in progress, held still (SIGSTOP of its process group) until the block ends: it stays alive, and its
+    claim live, however fast it would have finished."""
+    os.killpg(process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGCONT)
+
+
 @pytest.mark.usefixtures("leaves_nothing_behind")
 def test_cleanup_without_a_run_id_refuses_a_live_runs_namespace_unless_forced(simulate, start_simulation, core):
-    live = start_simulation(scenario="crypto")
-    wait_for(lambda: len(pods_running(core)) == 2, 240, "the live run's pods to run")
-    holder = core.read_namespace(NAMESPACE).metadata.labels["defender.attack-simulation/run-id"]
+    live = start_simulation(scenario="crypto", deploy_ready_timeout=60)
+    deadline = time.monotonic() + 120
+    while len(pods_created(core)) < 2:  # the pods are created seconds before they are Ready: look often
+        assert time.monotonic() < deadline and live.poll() is None, output_of(live)
+        time.sleep(0.05)
+    with frozen(live):
+        holder = core.read_namespace(NAMESPACE).metadata.labels["defender.attack-simulation/run-id"]
+        wait_for(lambda: len(pods_running(core)) == 2, 240, "the live run's pods to run")
 
-    refused = simulate(playbook="cleanup.yml")
-    assert refused.returncode != 0
-    assert "namespace %s is in use by run %s" % (NAMESPACE, holder) in refused.output, refused
-    assert "force=true" in refused.output
-    assert core.read_namespace(NAMESPACE).status.phase == "Active"
-    assert len(pods_running(core)) == 2, "cleanup.yml touched the live run's pods"
+        refused = simulate(playbook="cleanup.yml")
+        assert refused.returncode != 0
+        assert "namespace %s is in use by run %s" % (NAMESPACE, holder) in refused.output, refused
+        assert "force=true" in refused.output
+        assert core.read_namespace(NAMESPACE).status.phase == "Active"
+        assert len(pods_running(core)) == 2, "cleanup.yml touched the live run's pods"
 
-    forced = simulate(playbook="cleanup.yml", force=True)
-    assert forced.returncode == 0, forced
-    assert NAMESPACE not in [n.metadata.name for n in core.list_namespace().items]
+        forced = simulate(playbook="cleanup.yml", force=True)
+        assert forced.returncode == 0, forced
+        assert NAMESPACE not in [n.metadata.name for n in core.list_namespace().items]
     live.wait(timeout=600)  # the live run lost its namespace; it ends, and cleans up what is left of it
     assert "Clean up what this run created" in output_of(live)
