@@ -66,8 +66,8 @@ def checked_manifests(manifests, namespace):
             raise KubeError("manifest %d (%s): kind %s is not one this module applies (%s)"
                             % (index + 1, label, kind_name, ", ".join(KINDS)))
         if manifest.get("apiVersion") != kind.api_version:
-            raise KubeError("manifest %d (%s): apiVersion %s is not %s" % (index + 1, label, manifest.get("apiVersion"),
-                                                                            kind.api_version))
+            raise KubeError("manifest %d (%s): apiVersion %s is not %s"
+                            % (index + 1, label, manifest.get("apiVersion"), kind.api_version))
         if metadata.get("namespace") not in (None, namespace):
             raise KubeError("manifest %d (%s): its namespace is not %s, the namespace being applied"
                             % (index + 1, label, namespace))

@@ -46,9 +46,9 @@ def stored(data):
 
 def forbidden(resource, name):
     exc = ApiException(status=403, reason="Forbidden")
-    exc.body = json.dumps(dict(reason="Forbidden", message='%s "%s" is forbidden: User "sim" cannot patch resource '
-                                                          '"%s" in API group "" in the namespace "%s"'
-                                                          % (resource, name, resource, NAMESPACE)))
+    message = ('%s "%s" is forbidden: User "sim" cannot patch resource "%s" in API group "" in the namespace "%s"'
+               % (resource, name, resource, NAMESPACE))
+    exc.body = json.dumps(dict(reason="Forbidden", message=message))
     return exc
 
 
@@ -103,7 +103,7 @@ class FakeServer(object):
         new = copy.deepcopy(body)
         new["metadata"].update((key, old["metadata"][key]) for key in ("uid", "resourceVersion") if old)
         new.setdefault("status", (old or {}).get("status"))
-        if old is None or {k: v for k, v in new.items()} != old:
+        if old is None or new != old:
             self.version += 1
             new["metadata"].setdefault("uid", "uid-%d" % self.version)
             if not dry_run:
@@ -129,7 +129,11 @@ def apply(server, manifests, run_id=RUN, check_mode=False, delete_timeout=120):
     clock = iter(range(10000))
     applier = _apply.Applier(server.api_client, NAMESPACE, run_id, check_mode=check_mode, delete_timeout=delete_timeout,
                              sleep=lambda seconds: None, clock=lambda: next(clock))
-    with mock.patch.object(_apply.Kind, "method", lambda kind, api_client, verb: server.method(kind, api_client, verb)):
+
+    def method(kind, api_client, verb):
+        return server.method(kind, api_client, verb)
+
+    with mock.patch.object(_apply.Kind, "method", method):
         return applier.run(manifests)
 
 
