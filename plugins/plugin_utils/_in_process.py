@@ -29,6 +29,10 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._kube i
 # workers it forks for each host inherit the kubernetes client instead of importing it again.
 try:
     import kubernetes.client  # noqa: F401  pylint: disable=unused-import
+    # The pinned kubernetes client (37) imports its API classes and their models on first use, ~1 s of CPU: here, once.
+    from kubernetes.client import (  # noqa: F401  pylint: disable=unused-import
+        AuthorizationV1Api, CoreV1Api, NetworkingV1Api, V1DeleteOptions, V1Preconditions,
+    )
     import kubernetes.stream  # noqa: F401  pylint: disable=unused-import
     import kubernetes.watch  # noqa: F401  pylint: disable=unused-import
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s import client  # noqa: F401  pylint: disable=unused-import
