@@ -19,7 +19,7 @@ SIMULATE_ARGS ?=
 .PHONY: setup simulate test sanity units lint syntax manifests playbook-tests verify-tests awx-tests docs docs-check \
         docs-lint galaxy-import packaging-tests \
         harness-tests first-run-check \
-        cluster-up cluster-down cluster-test integration e2e e2e-awx demo bench bench-fleet bench-original build clean
+        cluster-up cluster-down cluster-test integration e2e e2e-awx demo bench bench-fleet bench-original bench-floor build clean
 
 # Debian's python3 makes virtual environments only with python3-venv (not there on a fresh machine).
 ENSURE_VENV = $(PYTHON) -c 'import ensurepip' 2>/dev/null || \
@@ -187,6 +187,10 @@ bench-fleet: setup
 
 bench-original: setup
 	tests/cluster/run -- $(BIN)/python tests/bench/original_flow.py $(BENCH_ARGS)
+
+# Ansible's own cost per task and host (no cluster): the floor under bench-fleet.
+bench-floor: setup
+	$(BIN)/python tests/bench/ansible_floor.py $(BENCH_ARGS)
 
 # galaxy.yml names no repository: the collection is not published anywhere yet. Galaxy requires one, so a build for
 # an upload gives it: make build REPOSITORY=https://<where it is published>. The import check uses this checkout.
