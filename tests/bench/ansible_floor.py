@@ -20,8 +20,8 @@ from benchlib import fmt, median
 
 def write_play(folder, tasks, hosts):
     inventory = folder / "hosts.yml"
-    inventory.write_text(yaml.safe_dump({"all": {"hosts": {"h%d" % i: {"ansible_connection": "local"}
-                                                          for i in range(1, hosts + 1)}}}))
+    hosts = {"h%d" % i: {"ansible_connection": "local"} for i in range(1, hosts + 1)}
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
     playbook = folder / "floor.yml"
     playbook.write_text(yaml.safe_dump([{"name": "floor", "hosts": "all", "gather_facts": False, "tasks": [
         {"name": "task %d" % n, "ansible.builtin.set_fact": {"floor_%d" % n: "{{ %d + 1 }}" % n}}
@@ -46,7 +46,7 @@ def main():
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    rows = {size: [run(args.tasks, size) for _ in range(args.runs)] for size in sizes}
+    rows = {size: [run(args.tasks, size) for _run in range(args.runs)] for size in sizes}
     one = median(r.wall for r in rows[sizes[0]])
     print("%d trivial tasks per host, forks = hosts, %d run(s) per size, medians" % (args.tasks, args.runs))
     print("%-6s %9s %8s %14s %16s" % ("hosts", "wall", "vs one", "CPU user+sys", "per host-task"))
