@@ -25,6 +25,10 @@ SIMULATE_ARGS ?=
 ENSURE_VENV = $(PYTHON) -c 'import ensurepip' 2>/dev/null || \
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null || \
   { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null; }
+# ansible-test sanity skips its shellcheck test, with only a warning, when the program is missing.
+ENSURE_SHELLCHECK = command -v shellcheck >/dev/null || \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck >/dev/null || \
+  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck >/dev/null; }
 
 ## setup: the virtual environment with everything pinned, and this checkout importable as defender.attack_simulation
 setup: $(VENV)/.installed $(IMPORTER_VENV)/.installed
@@ -69,6 +73,7 @@ $(TEST_COLLECTION): FORCE
 FORCE:
 
 sanity: setup $(TEST_COLLECTION)
+	$(ENSURE_SHELLCHECK)
 	cd $(TEST_COLLECTION) && $(BIN)/ansible-test sanity --local --python 3.11 --color no
 
 ## units: the unit tests, then their coverage of plugins/ (README "Tests"). Every plugin file is named to the
