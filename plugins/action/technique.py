@@ -17,16 +17,16 @@ from ansible.utils.display import Display
 from ansible_collections.defender.attack_simulation.plugins.module_utils import _records, _technique
 from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
     ATTACKER,
+    KubeError,
+    api_client,
     auth_argument_spec,
     redact_kubeconfig,
 )
 from ansible_collections.defender.attack_simulation.plugins.plugin_utils._in_process import (
     HAS_KUBERNETES,
+    InProcessModule,
     ModuleAction,
 )
-
-if HAS_KUBERNETES:  # loaded by _in_process in the controller's main process; every worker inherits it
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 
 display = Display()
 
@@ -44,16 +44,6 @@ ARGUMENT_SPEC = dict(
     run_id=dict(type="str", default=""),
 )
 ARGUMENT_SPEC.update(auth_argument_spec())
-# kubernetes.core's options go to its client factory; request_timeout bounds the websocket's connect here.
-AUTH_OPTIONS = tuple(name for name in auth_argument_spec() if name != "request_timeout")
-
-
-def connection_options(params):
-    """The kubernetes.core connection options given to the task (module_defaults included); kubernetes.core's
-    client reads K8S_AUTH_* (the task's environment keyword included) for the rest."""
-    return dict((name, params[name]) for name in AUTH_OPTIONS if params.get(name) is not None)
-
-
 def result_line(host, record):
     """The one line a person watching the run reads for a technique."""
     detail = record["message"] if record["status"] != _records.STATUS_PASSED else record["output"]
@@ -102,16 +92,16 @@ class ActionModule(ModuleAction):
 
     def _deliver(self, params):
         self.apply_task_environment()
-        options = connection_options(params)
         command = _technique.webshell_command(params["id"], params["script"])
         argv = _technique.attacker_argv(command, params["webshell_url"], params["timeout"])
         started = time.time()
         try:
-            api_client = get_api_client(**options).client.client
-        except Exception as exc:  # pylint: disable=broad-exception-caught  # CoreException, a bad kubeconfig, a missing file
-            delivery = dict(error=redact_kubeconfig("cannot connect to the Kubernetes API: %s" % exc, params))
+            # The collection's one client factory: requests bounded by request_timeout, errors without secrets.
+            client = api_client(InProcessModule(params, self._task.check_mode))
+        except KubeError as exc:
+            delivery = dict(error=str(exc))
         else:
-            delivery = _technique.exec_in_pod(api_client, params["namespace"], params["pod"], params["container"],
+            delivery = _technique.exec_in_pod(client, params["namespace"], params["pod"], params["container"],
                                               argv, params["timeout"] + _technique.EXEC_GRACE,
                                               connect_timeout=params["request_timeout"])
             if delivery.get("error"):

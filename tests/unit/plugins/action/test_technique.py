@@ -50,7 +50,7 @@ ARGS = dict(id="recon.network_scan", script="nmap -Pn --open kubernetes.default/
 
 @pytest.fixture
 def exec_in_pod():
-    with mock.patch.object(action_module, "get_api_client") as client, \
+    with mock.patch.object(action_module, "api_client") as client, \
             mock.patch.object(action_module._technique, "exec_in_pod") as execute:
         yield client, execute
 
@@ -59,12 +59,14 @@ def test_connection_options_and_string_numbers_reach_the_client_and_the_exec(exe
     client, execute = exec_in_pod
     execute.return_value = dict(stdout="Nmap done\n@@technique-exit=0\n@@http-status=200\n@@duration=1.5\n", rc=0)
     result = run(make_action(dict(ARGS)))
-    client.assert_called_once_with(kubeconfig="/tmp/k", context="ctx-a")
+    client.assert_called_once()
+    given = client.call_args[0][0].params
+    assert (given["kubeconfig"], given["context"], given["request_timeout"]) == ("/tmp/k", "ctx-a", 20)
     assert execute.call_args[1] == {"connect_timeout": 20}
     api_client, namespace, pod, container, argv, bound = execute.call_args[0]
     assert (namespace, pod, container) == ("sim", "mdc-simulation-attacker", "mdc-simulation-attacker")
     assert argv[argv.index("-m") + 1] == "2" and bound == 2 + action_module._technique.EXEC_GRACE
-    assert api_client is client.return_value.client.client
+    assert api_client is client.return_value
     assert result["record"]["status"] == "passed" and not result.get("failed")
     assert result["msg"] == "cluster-a | recon.network_scan passed in 1.50 s: Nmap done"
 
@@ -75,10 +77,11 @@ def test_k8s_auth_environment_of_the_task_reaches_kubernetes_cores_client_as_a_m
     args = dict(ARGS)
     del args["kubeconfig"], args["context"]
     seen = {}
-    client.side_effect = lambda **options: seen.update(options, env=os.environ.get("K8S_AUTH_KUBECONFIG"))
+    client.side_effect = lambda module: seen.update(kubeconfig=module.params["kubeconfig"],
+                                                    env=os.environ.get("K8S_AUTH_KUBECONFIG"))
     with mock.patch.dict(os.environ):
         run(make_action(args, environment=[{"K8S_AUTH_KUBECONFIG": "/env/k", "K8S_AUTH_VALIDATE_CERTS": "false"}]))
-    assert seen == {"env": "/env/k"}
+    assert seen == {"kubeconfig": None, "env": "/env/k"}
 
 
 def test_a_timed_out_technique_is_recorded_and_the_task_is_ok_so_the_run_goes_on(exec_in_pod):
@@ -134,3 +137,4 @@ def test_bad_arguments_are_refused_with_the_reason():
         run(make_action(dict(ARGS, timeout="two minutes")))
     with pytest.raises(AnsibleActionFail, match="unknown technique"):
         run(make_action(dict(ARGS, id="crypto.nothing")))
+
