@@ -44,6 +44,8 @@ ARGUMENT_SPEC = dict(
     run_id=dict(type="str", default=""),
 )
 ARGUMENT_SPEC.update(auth_argument_spec())
+
+
 def result_line(host, record):
     """The one line a person watching the run reads for a technique."""
     detail = record["message"] if record["status"] != _records.STATUS_PASSED else record["output"]

@@ -137,4 +137,3 @@ def test_bad_arguments_are_refused_with_the_reason():
         run(make_action(dict(ARGS, timeout="two minutes")))
     with pytest.raises(AnsibleActionFail, match="unknown technique"):
         run(make_action(dict(ARGS, id="crypto.nothing")))
-
