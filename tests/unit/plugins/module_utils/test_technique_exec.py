@@ -1,0 +1,155 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the defender.attack_simulation collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""exec_in_pod against a stand-in API server on 127.0.0.1: once the exec runs, the technique's own timeout bounds
+it, however long it stays silent."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import hashlib
+import socket
+import threading
+import time
+
+import pytest
+
+from ansible_collections.defender.attack_simulation.plugins.module_utils import _technique
+
+pytest.importorskip("kubernetes")
+websocket = pytest.importorskip("websocket")
+
+CONNECT_TIMEOUT = 1
+TIMEOUT = 2
+# websocket-client's close waits this long for the server's close frame (WebSocket.close's default).
+CLOSE_WAIT = 3
+# The test gives up then, so that a regression fails instead of hanging.
+HARD_BOUND = 15
+WEBSOCKET_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+class Server:
+    """A listening socket on 127.0.0.1 (nothing else is ever connected to); ``answer(connection, server)`` runs for
+    each accepted connection in the server's thread."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.requests = []
+        self.connections = []
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stopped.is_set():
+            try:
+                connection, _address = self.listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.connections.append(connection)
+            connection.settimeout(HARD_BOUND)
+            try:
+                self.answer(connection, self)
+            except OSError:
+                pass
+
+    def read_request(self, connection):
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += connection.recv(65536)
+        self.requests.append(request)
+        return request
+
+    def close(self):
+        self.stopped.set()
+        self.thread.join(HARD_BOUND)
+        for connection in self.connections + [self.listener]:
+            connection.close()
+
+
+def frame(channel, data):
+    """A server's (unmasked) binary websocket frame on a kubernetes exec channel; short payloads only."""
+    payload = bytes([channel]) + data
+    return bytes([0x82, len(payload)]) + payload
+
+
+def upgrade(connection, server):
+    """Reads the exec's websocket upgrade and accepts it, as the API server does (v4 channel protocol)."""
+    request = server.read_request(connection)
+    key = [line.split(b":", 1)[1].strip() for line in request.split(b"\r\n")
+           if line.lower().startswith(b"sec-websocket-key:")][0]
+    accept = base64.b64encode(hashlib.sha1(key + WEBSOCKET_GUID).digest())
+    connection.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       b"Sec-WebSocket-Accept: " + accept + b"\r\nSec-WebSocket-Protocol: v4.channel.k8s.io\r\n\r\n")
+
+
+def technique_silent_for(seconds):
+    """A technique that prints nothing for ``seconds``, then its output, exits 0 and the API server closes."""
+    def answer(connection, server):
+        upgrade(connection, server)
+        time.sleep(seconds)
+        connection.sendall(frame(1, b"done\n") + frame(3, b'{"metadata":{},"status":"Success"}')
+                           + bytes([0x88, 0x02, 0x03, 0xE8]))
+    return answer
+
+
+def technique_that_never_ends(connection, server):
+    upgrade(connection, server)
+
+
+@pytest.fixture
+def server(request):
+    served = Server(request.param)
+    yield served
+    served.close()
+
+
+def api_client_for(host):
+    from kubernetes.client import ApiClient, Configuration
+
+    configuration = Configuration(host=host)
+    configuration.verify_ssl = False
+    configuration.api_key = {"authorization": "Bearer test-token"}
+    return ApiClient(configuration)
+
+
+def exec_bounded(server, scheme="http"):
+    """exec_in_pod in a thread: (its result, the seconds it took); fails the test when it does not end."""
+    api_client = api_client_for("%s://127.0.0.1:%s" % (scheme, server.port))
+    outcome = {}
+
+    def call():
+        outcome["result"] = _technique.exec_in_pod(api_client, "sim", "attacker", "attacker", ["true"], TIMEOUT,
+                                                   connect_timeout=CONNECT_TIMEOUT)
+
+    started = time.monotonic()
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(HARD_BOUND)
+    elapsed = time.monotonic() - started
+    assert not thread.is_alive(), "exec_in_pod still waits on the API server after %s s" % HARD_BOUND
+    return outcome["result"], elapsed
+
+
+@pytest.mark.parametrize("server", [technique_silent_for(CONNECT_TIMEOUT + 0.5)], indirect=True, ids=["silent-1.5s"])
+def test_a_technique_may_stay_silent_longer_than_the_connect_timeout(server):
+    result, elapsed = exec_bounded(server)
+    assert result == dict(stdout="done\n", stderr="", rc=0, timed_out=False, error=None)
+    assert CONNECT_TIMEOUT + 0.5 <= elapsed < TIMEOUT
+
+
+@pytest.mark.parametrize("server", [technique_that_never_ends], indirect=True, ids=["never-ends"])
+def test_a_technique_that_never_ends_times_out_at_its_bound(server):
+    result, elapsed = exec_bounded(server)
+    assert (result["timed_out"], result["rc"], result["error"]) == (True, None, None)
+    assert TIMEOUT <= elapsed < TIMEOUT + CLOSE_WAIT + 1
