@@ -16,7 +16,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import socket
 import time
+from contextlib import contextmanager
 
 from ansible_collections.defender.attack_simulation.plugins.module_utils._records import (
     MARKER_DURATION,
@@ -26,10 +28,10 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._record
 
 try:
     from kubernetes.client import CoreV1Api
-    from kubernetes.stream import stream
+    from kubernetes.stream import stream, ws_client
     from kubernetes.stream.ws_client import ERROR_CHANNEL, STDERR_CHANNEL, STDOUT_CHANNEL
 except ImportError:  # reported by the action plugin, which needs the kubernetes library anyway
-    CoreV1Api = stream = None
+    CoreV1Api = stream = ws_client = None
     ERROR_CHANNEL, STDOUT_CHANNEL, STDERR_CHANNEL = 3, 1, 2
 
 # The only technique whose web shell command is sent as it is, as in the original.
@@ -85,15 +87,12 @@ def exec_in_pod(api_client, namespace, pod, container, argv, timeout, connect_ti
 
     Returns dict(stdout, stderr, rc, timed_out, error): ``error`` says why the exec itself failed (it names
     the pod and the API's reason); ``rc`` is the program's exit status."""
-    import websocket  # pylint: disable=import-outside-toplevel  # a dependency of the kubernetes library
-
     where = "pod %s/%s container %s" % (namespace, pod, container)
-    # Bounds the websocket's connect to an API server that does not answer (this worker process only).
-    websocket.setdefaulttimeout(connect_timeout)
     try:
-        client = stream(CoreV1Api(api_client).connect_get_namespaced_pod_exec, pod, namespace,
-                        container=container, command=argv, stdin=False, stdout=True, stderr=True, tty=False,
-                        _preload_content=False)
+        with _connect_bounded(api_client.configuration.host, connect_timeout):
+            client = stream(CoreV1Api(api_client).connect_get_namespaced_pod_exec, pod, namespace,
+                            container=container, command=argv, stdin=False, stdout=True, stderr=True, tty=False,
+                            _preload_content=False)
     except Exception as exc:  # pylint: disable=broad-exception-caught  # ApiException, websocket and socket errors
         return dict(stdout="", stderr="", rc=None, timed_out=False,
                     error="the exec in %s failed: %s" % (where, _reason(exc)))
@@ -113,8 +112,36 @@ def exec_in_pod(api_client, namespace, pod, container, argv, timeout, connect_ti
     return dict(stdout=stdout, stderr=stderr, rc=rc, timed_out=timed_out, error=None)
 
 
+@contextmanager
+def _connect_bounded(host, seconds):
+    """Within this block the websocket's connect (TCP, TLS handshake, HTTP upgrade) waits at most ``seconds`` for
+    each answer of the server. kubernetes.stream connects a websocket.WebSocket without a timeout, and
+    WebSocket.connect then blocks for good: websocket.setdefaulttimeout applies only to create_connection. The
+    socket keeps the bound after the connect: the exec loop reads only what poll says has arrived, so a technique
+    may stay silent up to its own timeout, and a frame cut off half-way cannot hold it."""
+    import websocket  # pylint: disable=import-outside-toplevel  # a dependency of the kubernetes library
+
+    unbounded = ws_client.WebSocket
+
+    class BoundedWebSocket(unbounded):
+        def connect(self, url, **options):
+            options.setdefault("timeout", seconds)
+            try:
+                super().connect(url, **options)
+            except (socket.timeout, websocket.WebSocketTimeoutException) as exc:
+                raise websocket.WebSocketTimeoutException(
+                    "the API server %s did not answer within %s seconds: %s" % (host, seconds, exc)) from exc
+
+    ws_client.WebSocket = BoundedWebSocket
+    try:
+        yield
+    finally:
+        ws_client.WebSocket = unbounded
+
+
 def _reason(exc):
     status, reason = getattr(exc, "status", None), getattr(exc, "reason", None)
     if status:
         return "%s (HTTP %s)" % (reason or exc, status)
-    return str(exc) or type(exc).__name__
+    # kubernetes.stream reports a websocket's failure as ApiException(status=0, reason=<the error>).
+    return reason or str(exc) or type(exc).__name__

@@ -2,8 +2,9 @@
 # Copyright: Contributors to the defender.attack_simulation collection
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""exec_in_pod against a stand-in API server on 127.0.0.1: once the exec runs, the technique's own timeout bounds
-it, however long it stays silent."""
+"""exec_in_pod against a stand-in API server on 127.0.0.1: one that accepts the connection and never answers ends
+the exec within its connect timeout, with an error that names the pod and the reason, instead of holding the
+technique; once the exec runs, the technique's own timeout bounds it, however long it stays silent."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -26,7 +27,8 @@ CONNECT_TIMEOUT = 1
 TIMEOUT = 2
 # websocket-client's close waits this long for the server's close frame (WebSocket.close's default).
 CLOSE_WAIT = 3
-# The test gives up then, so that a regression fails instead of hanging.
+# The exec must be over by then; the test itself gives up later, so that a regression fails instead of hanging.
+BOUND = 5
 HARD_BOUND = 15
 WEBSOCKET_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -77,6 +79,14 @@ class Server:
             connection.close()
 
 
+def silent(_connection, _server):
+    """Accepts, and never sends a byte: a TLS client waits for the handshake, a plain one for the upgrade."""
+
+
+def silent_after_the_request(connection, server):
+    server.read_request(connection)
+
+
 def frame(channel, data):
     """A server's (unmasked) binary websocket frame on a kubernetes exec channel; short payloads only."""
     payload = bytes([channel]) + data
@@ -123,6 +133,12 @@ def api_client_for(host):
     return ApiClient(configuration)
 
 
+def websocket_class():
+    from kubernetes.stream import ws_client
+
+    return ws_client.WebSocket
+
+
 def exec_bounded(server, scheme="http"):
     """exec_in_pod in a thread: (its result, the seconds it took); fails the test when it does not end."""
     api_client = api_client_for("%s://127.0.0.1:%s" % (scheme, server.port))
@@ -139,6 +155,23 @@ def exec_bounded(server, scheme="http"):
     elapsed = time.monotonic() - started
     assert not thread.is_alive(), "exec_in_pod still waits on the API server after %s s" % HARD_BOUND
     return outcome["result"], elapsed
+
+
+@pytest.mark.parametrize("server, scheme", [
+    (silent, "https"),  # TCP accepted, the TLS handshake never answered
+    (silent, "http"),  # TCP accepted, the websocket upgrade never answered
+    (silent_after_the_request, "http"),  # the upgrade request read, never answered
+], indirect=["server"], ids=["tls-handshake", "http-upgrade", "request-read"])
+def test_a_silent_api_server_ends_the_exec_within_its_connect_timeout(server, scheme):
+    result, elapsed = exec_bounded(server, scheme)
+    assert elapsed < BOUND
+    assert result["error"].startswith("the exec in pod sim/attacker container attacker failed: the API server "
+                                      "%s://127.0.0.1:%s did not answer within 1 seconds: " % (scheme, server.port))
+    assert result["error"].endswith("timed out")
+    assert (result["rc"], result["timed_out"], result["stdout"]) == (None, False, "")
+    if server.answer is silent_after_the_request:
+        assert server.requests[0].startswith(b"GET /api/v1/namespaces/sim/pods/attacker/exec?")
+    assert websocket_class() is websocket.WebSocket  # the bound is the exec's own, not left to others
 
 
 @pytest.mark.parametrize("server", [technique_silent_for(CONNECT_TIMEOUT + 0.5)], indirect=True, ids=["silent-1.5s"])
