@@ -1,5 +1,6 @@
-"""What the benches share: running a playbook or kubectl with its cost measured, watching pods become Ready, and
-reading times from the report. Benches run inside the sealed cluster (tests/cluster/run) with the lock held."""
+"""What the benches share: running a playbook or kubectl with its cost measured, watching pods become Ready, the
+cluster part of runs done bare (no Ansible), and reading times from the report. Benches run inside the sealed cluster
+(tests/cluster/run) with the lock held."""
 import datetime
 import json
 import os
@@ -11,10 +12,13 @@ import sys
 import threading
 import time
 
+import yaml
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(sys.executable).parent
 MANAGED = "app.kubernetes.io/managed-by=defender.attack_simulation"
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+POD_NAMES = ("mdc-simulation-victim", "mdc-simulation-attacker")
 
 
 def require_cluster():
@@ -202,6 +206,77 @@ def render_manifests(folder, namespace, scenarios):
                     json.dumps(variables)], cwd=ROOT, env=playbook_env(), check=True, capture_output=True,
                    text=True)
     return sorted(folder.glob("*.yaml"))
+
+
+def bare_documents(folder, namespace, scenarios):
+    """The namespace and the deploy role's rendered manifests as API objects, the service account before the pod
+    that uses it, as the deploy role orders them."""
+    manifests = render_manifests(folder / namespace, namespace, scenarios)
+    documents = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}]
+    for manifest in sorted(manifests, key=lambda m: not m.name.startswith("serviceaccount")):
+        documents += [d for d in yaml.safe_load_all(manifest.read_text()) if d]
+    return documents
+
+
+def bare_run(api, namespace, documents, timeout=300):
+    """One run's cluster part with the kubernetes client, as the collection does it: create the objects, watch until
+    both pods are Ready, delete the pods (grace period 0) and wait until they are gone, delete the namespace without
+    waiting (simulate.yml leaves it terminating too). Returns the seconds until both pods were Ready."""
+    from kubernetes import client, utils, watch  # pylint: disable=import-outside-toplevel
+    core = client.CoreV1Api(api)
+    started = time.monotonic()
+    try:
+        for document in documents:
+            utils.create_from_dict(api, document, namespace=namespace)
+        ready, stream = set(), watch.Watch()
+        for event in stream.stream(core.list_namespaced_pod, namespace, timeout_seconds=timeout):
+            pod = event["object"]
+            if any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or []):
+                ready.add(pod.metadata.name)
+            if ready >= set(POD_NAMES):
+                stream.stop()
+                break
+        else:
+            raise RuntimeError("pods %s not Ready in namespace %s after %d s" % (POD_NAMES, namespace, timeout))
+        seconds = time.monotonic() - started
+        for name in POD_NAMES:
+            core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
+        while core.list_namespaced_pod(namespace).items:
+            time.sleep(0.1)
+    finally:
+        core.delete_namespace(namespace)
+    return seconds
+
+
+def bare_fleet(documents):
+    """Several runs' cluster parts at once (documents: namespace -> its objects), one thread per namespace, all
+    started by one barrier. Returns the wall seconds from the barrier's release until the last thread finished, and
+    per namespace the seconds until both pods were Ready."""
+    from kubernetes import client, config  # pylint: disable=import-outside-toplevel
+    config.load_kube_config()
+    barrier = threading.Barrier(len(documents) + 1)
+    results, ended = {}, {}
+
+    def one(namespace):
+        api = client.ApiClient()
+        barrier.wait()
+        try:
+            results[namespace] = bare_run(api, namespace, documents[namespace])
+        except Exception as exc:  # pylint: disable=broad-except  # told below, after every thread finished
+            results[namespace] = exc
+        ended[namespace] = time.monotonic()
+
+    threads = [threading.Thread(target=one, args=(namespace,)) for namespace in documents]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.monotonic()
+    for thread in threads:
+        thread.join()
+    errors = ["%s: %s" % (n, r) for n, r in results.items() if isinstance(r, Exception)]
+    if errors:
+        raise RuntimeError("bare run failed: " + "; ".join(errors))
+    return max(ended.values()) - started, results
 
 
 def technique_times(report, events=None):

@@ -20,10 +20,9 @@ import tempfile
 import time
 
 import benchlib
-from benchlib import fmt, median
+from benchlib import POD_NAMES, fmt, median
 
 STAGES = ("prerequisites", "deploy", "techniques", "report", "cleanup")
-POD_NAMES = ("mdc-simulation-victim", "mdc-simulation-attacker")
 
 
 def bare_cluster_part(folder, scenarios, namespace="mdc-bench-bare"):
