@@ -68,6 +68,7 @@ class ActionModule(ModuleAction):
             raise AnsibleActionFail("technique: %s" % exc.args[0])
         host = task_vars.get("inventory_hostname", "localhost")
 
+        attempts = 0
         if self._task.check_mode:
             record = _records.skipped_record(technique_id, params["script"], "check mode runs no technique",
                                              started=time.time())
@@ -75,14 +76,15 @@ class ActionModule(ModuleAction):
             if not HAS_KUBERNETES:
                 raise AnsibleActionFail("technique: the kubernetes Python library and kubernetes.core are required "
                                         "on the controller (pip install kubernetes)")
-            record = self._deliver(params)
+            record, attempts = self._deliver(params)
 
         display.display(result_line(host, record),
                         color="green" if record["status"] in (_records.STATUS_PASSED, _records.STATUS_SKIPPED)
                         else "red")
         facts = task_vars.get("ansible_facts", {}).get(RECORDS_FACT) or {}
         run_records = (facts.get(params["run_id"]) if isinstance(facts, dict) else None) or []
-        result = dict(changed=record["status"] != _records.STATUS_SKIPPED, record=record,
+        # attempts: more than one when the attacker's first requests did not reach the web shell (until_connected).
+        result = dict(changed=record["status"] != _records.STATUS_SKIPPED, record=record, attempts=attempts,
                       msg=result_line(host, record),
                       ansible_facts={RECORDS_FACT: {params["run_id"]: list(run_records) + [record]}})
         if record["status"] == _records.STATUS_UNREACHABLE:
@@ -101,13 +103,13 @@ class ActionModule(ModuleAction):
             # The collection's one client factory: requests bounded by request_timeout, errors without secrets.
             client = api_client(InProcessModule(params, self._task.check_mode))
         except KubeError as exc:
-            delivery = dict(error=str(exc))
+            delivery, attempts = dict(error=str(exc)), 1
         else:
-            delivery = _technique.exec_in_pod(client, params["namespace"], params["pod"], params["container"],
-                                              argv, params["timeout"] + _technique.EXEC_GRACE,
-                                              connect_timeout=params["request_timeout"])
+            delivery, attempts = _technique.until_connected(lambda: _technique.exec_in_pod(
+                client, params["namespace"], params["pod"], params["container"], argv,
+                params["timeout"] + _technique.EXEC_GRACE, connect_timeout=params["request_timeout"]))
             if delivery.get("error"):
                 delivery["error"] = redact_kubeconfig(delivery["error"], params)
         finished = time.time()
         return _records.delivery_record(params["id"], params["script"], delivery, started, finished,
-                                        webshell_url=params["webshell_url"], timeout=params["timeout"])
+                                        webshell_url=params["webshell_url"], timeout=params["timeout"]), attempts

@@ -39,6 +39,11 @@ PLAIN_COMMANDS = {"webshell.whoami": "whoami"}
 # Seconds the controller waits beyond curl's own -m for the exec to end (websocket setup, curl's exit).
 EXEC_GRACE = 15
 CONNECT_TIMEOUT = 10
+# curl's exit statuses for a request that never reached the web shell: the victim's name did not resolve (6), or no
+# connection was made (7). Right after the victim is replaced (a run right after another, a killed run's pods), the
+# cluster's DNS may still answer the old pod's address until its record expires (5 s in CoreDNS's kubernetes plugin).
+NOT_CONNECTED = (6, 7)
+CONNECT_RETRY = 15
 
 
 def victim_payload(script):
@@ -137,6 +142,18 @@ def _connect_bounded(host, seconds):
         yield
     finally:
         ws_client.WebSocket = unbounded
+
+
+def until_connected(exec_once, retry_for=CONNECT_RETRY, pause=1.0):
+    """Call ``exec_once()`` again while the attacker's curl could not reach the web shell, for at most ``retry_for``
+    seconds. The web shell saw none of those attempts, so the technique still runs once. Returns (delivery, attempts)."""
+    deadline = time.monotonic() + retry_for
+    delivery, attempts = exec_once(), 1
+    while (delivery.get("rc") in NOT_CONNECTED and not delivery.get("error") and not delivery.get("timed_out")
+           and time.monotonic() + pause < deadline):
+        time.sleep(pause)
+        delivery, attempts = exec_once(), attempts + 1
+    return delivery, attempts
 
 
 def _reason(exc):

@@ -94,6 +94,15 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+attempts:
+  description:
+    - How many times the attacker sent the request; more than one when its curl could not resolve or connect to the
+      victim (the web shell saw none of those), which happens for a few seconds after the victim is replaced while
+      the cluster's DNS still answers the old pod's address. Tried again for up to 15 seconds, then V(unreachable).
+    - V(0) in check mode.
+  returned: always
+  type: int
+  sample: 1
 record:
   description: The technique's record, redacted.
   returned: always
