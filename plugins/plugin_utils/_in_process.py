@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import gc
 import os
 
 from ansible.errors import AnsibleActionFail
@@ -39,6 +40,9 @@ try:
     HAS_KUBERNETES = True
 except ImportError:
     HAS_KUBERNETES = False
+# Every object the main process holds now (ansible, the kubernetes client, the play) lives until it exits: out of the
+# collector's reach, the collections in a forked worker do not touch, and so do not copy, their memory pages.
+gc.freeze()
 
 LOCAL_CONNECTIONS = ("local", "ansible.builtin.local")
 
