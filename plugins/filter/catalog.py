@@ -8,7 +8,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.defender.attack_simulation.plugins.module_utils import _catalog
+from ansible.utils.display import Display
+from ansible_collections.defender.attack_simulation.plugins.module_utils import _catalog, _expected
 from ansible_collections.defender.attack_simulation.plugins.module_utils._aks import aks_identity
 
 
@@ -19,6 +20,19 @@ def technique_info(technique_id):
         raise AnsibleFilterError(str(exc))
 
 
+def expected_alerts(scenarios, results=None):
+    """The plan of the module of the same name, in a template: no task, so no worker process per cluster."""
+    try:
+        plan = _expected.expected_alerts(scenarios, results)
+    except (_catalog.UnknownScenarioError, _expected.ResultsError) as exc:
+        raise AnsibleFilterError("expected_alerts: %s" % exc)
+    unplanned = plan.pop("unplanned_results")
+    if unplanned:
+        Display().warning("results for techniques outside scenarios %s ignored: %s"
+                          % (", ".join(plan["scenarios"]), ", ".join(unplanned)))
+    return plan
+
+
 class FilterModule(object):
     def filters(self):
-        return {"technique_info": technique_info, "aks_identity": aks_identity}
+        return {"technique_info": technique_info, "aks_identity": aks_identity, "expected_alerts": expected_alerts}

@@ -135,12 +135,15 @@ def execute_module(module):
     try:
         client = api_client(module)
     except KubeError as exc:
-        module.fail_json(msg=str(exc), status="failed", left_behind=["Namespace//%s" % params["name"]],
-                         message="%s; namespace %s and its objects may be left" % (exc, params["name"]), deleted=[])
-    result = Release(CoreV1Api(client), NetworkingV1Api(client), params["name"], run_id=params["run_id"],
-                     force=params["force"], timeout=params["timeout"], wait=params["wait"],
-                     check_mode=module.check_mode, watch=watch_stream).run()
+        result = dict(status="failed", left_behind=["Namespace//%s" % params["name"]], deleted=[],
+                      message="%s; namespace %s and its objects may be left" % (exc, params["name"]))
+    else:
+        result = Release(CoreV1Api(client), NetworkingV1Api(client), params["name"], run_id=params["run_id"],
+                         force=params["force"], timeout=params["timeout"], wait=params["wait"],
+                         check_mode=module.check_mode, watch=watch_stream).run()
     changed = bool(result["deleted"])
+    if result["status"] != "done":  # told even when the caller goes on (the cleanup role does)
+        module.warn("cleanup %s: %s" % (result["status"], result["message"]))
     if result["status"] == "failed":
         module.fail_json(msg=result["message"], changed=changed, **result)
     module.exit_json(changed=changed, **result)
