@@ -81,8 +81,10 @@ def _labels(obj):
 
 
 def _comparable(api_client, obj):
-    """The object as stored, without what the API server changes on every write or dry run."""
+    """The object as stored, without what the API server changes on every write or dry run, and without the status
+    (the kubelet's, not the apply's)."""
     data = api_client.sanitize_for_serialization(obj)
+    data.pop("status", None)
     for field in ("managedFields", "resourceVersion", "generation"):
         data.get("metadata", {}).pop(field, None)
     return data
@@ -149,9 +151,11 @@ class Applier(object):
             object_label("ServiceAccount", self.namespace, account) in self.outcome["created"]
 
     def changed(self, before, after):
-        if self.check_mode:  # a dry run writes nothing, so the resourceVersion cannot tell
-            return _comparable(self.api_client, before) != _comparable(self.api_client, after)
-        return before.metadata.resource_version != after.metadata.resource_version
+        # An apply that changes nothing writes nothing; a dry run never writes, and a new resourceVersion may be the
+        # kubelet's status write between the read and the apply: then the object itself tells.
+        if not self.check_mode and before.metadata.resource_version == after.metadata.resource_version:
+            return False
+        return _comparable(self.api_client, before) != _comparable(self.api_client, after)
 
     def stale(self, pod):
         """Pods cannot be changed in place: one of another run, one that has ended or one being deleted is replaced."""

@@ -165,6 +165,27 @@ def test_applying_the_same_manifests_again_changes_nothing():
     assert outcome["unchanged"] == ALL and outcome["created"] == outcome["updated"] == []
 
 
+class KubeletWritesStatus(FakeServer):
+    """The kubelet writes a pod's status (a new resourceVersion) between the module's read and its apply."""
+
+    def read(self, suffix, name, namespace):
+        before = super(KubeletWritesStatus, self).read(suffix, name, namespace)
+        data = self.objects[(suffix, name)]
+        if suffix == "namespaced_pod":
+            self.version += 1
+            data["metadata"]["resourceVersion"] = str(self.version)
+            data["status"] = dict(phase="Running", conditions=[dict(type="Ready", status="True")])
+        return before
+
+
+def test_a_status_the_kubelet_wrote_meanwhile_is_not_a_change_of_the_apply():
+    server = KubeletWritesStatus()
+    apply(server, deploy())
+    outcome = apply(server, deploy())
+    assert outcome["changed"] is False
+    assert outcome["unchanged"] == ALL and outcome["updated"] == []
+
+
 def test_a_changed_object_is_updated():
     server = FakeServer()
     apply(server, deploy())
