@@ -31,7 +31,8 @@ def utcnow(seconds_only=False):
 def parse_time(value):
     """An aware UTC datetime from an ISO 8601 string (ARM writes 7 fractional digits), a datetime, or None.
 
-    A timestamp without an offset is taken as UTC. ValueError names the value it could not read."""
+    A timestamp without an offset is taken as UTC. ValueError names the value it could not read, a time outside
+    the years 1 to 9999 once in UTC (``0001-01-01T00:00:00+01:00``) included."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -41,11 +42,14 @@ def parse_time(value):
         raise ValueError("%r is not an ISO 8601 timestamp (expected e.g. 2026-11-28T10:15:00Z)" % (value,))
     year, month, day, hour, minute, second, fraction, offset = match.groups()
     micro = int((fraction or "0")[:6].ljust(6, "0"))
-    parsed = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, UTC)
-    if offset and offset.upper() != "Z":
-        sign = -1 if offset[0] == "-" else 1
-        digits = offset[1:].replace(":", "")
-        parsed -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    try:
+        parsed = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, UTC)
+        if offset and offset.upper() != "Z":
+            sign = -1 if offset[0] == "-" else 1
+            digits = offset[1:].replace(":", "")
+            parsed -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    except (ValueError, OverflowError) as exc:  # day 31 of a short month; a moment before year 1 or after 9999
+        raise ValueError("%r is not a valid time: %s" % (value, exc))
     return parsed
 
 

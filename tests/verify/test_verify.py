@@ -367,15 +367,27 @@ def test_pages_are_bounded(env, arm):
     assert "stopped after max_pages=2 pages" in result["stopped"]
 
 
-def test_an_alert_with_a_malformed_time_is_skipped_and_counted(env, arm):
-    arm.scenario(alerts=[alert("good", IMDS), alert("bad", WEBSHELL, start="yesterday")])
+@pytest.mark.parametrize("start, reason", [
+    ("yesterday", "'yesterday' is not an ISO 8601 timestamp"),
+    # Before year 1 once in UTC: it crashed the whole listing ("date value out of range").
+    ("0001-01-01T00:00:00+01:00", "'0001-01-01T00:00:00+01:00' is not a valid time"),
+])
+def test_an_alert_with_a_malformed_time_is_skipped_and_counted(env, arm, start, reason):
+    arm.scenario(alerts=[alert("good", IMDS), alert("bad", WEBSHELL, start=start)])
     proc, result = run_module(env, arm, since=iso(-3600))
     assert proc.returncode == 0, proc.stdout
     assert [a["name"] for a in result["alerts"]] == ["good"]
     assert result["malformed"] == 1 and result["listed"] == 2
     assert "startTimeUtc" not in result["malformed_alerts"][0]["reason"]  # the flat field name is given
-    assert "'yesterday' is not an ISO 8601 timestamp" in result["malformed_alerts"][0]["reason"]
+    assert reason in result["malformed_alerts"][0]["reason"]
     assert result["malformed_alerts"][0]["id"].endswith("/alerts/bad")
+
+
+def test_an_alert_with_a_time_out_of_range_does_not_stop_the_polling(env, arm, tmp_path):
+    arm.scenario(alerts=[alert("w", WEBSHELL), alert("i", IMDS), alert("odd", IMDS, start="0001-01-01T00:00:00+01:00")])
+    proc, written = run_verify(env, arm, tmp_path, report(), 120, 1)
+    assert proc.returncode == 0, proc.output
+    assert statuses(written) == {WEBSHELL: "seen", IMDS: "seen"}
 
 
 def test_one_failed_poll_does_not_end_the_polling(env, arm, tmp_path):

@@ -57,3 +57,12 @@ def test_malformed_alerts_are_left_out_and_described():
     assert [m["id"] for m in malformed] == [bad_time["id"], None, None]
     assert "start_time: 'yesterday' is not an ISO 8601 timestamp" in malformed[0]["reason"]
     assert "alert 2 is not an alert resource" in malformed[1]["reason"]
+
+
+def test_an_alert_whose_time_overflows_is_left_out_and_the_others_kept():
+    good = raw_alert("good", MINER, "2026-11-28T10:16:00Z")
+    odd = raw_alert("odd", MINER, "2026-11-28T10:16:00Z", start="0001-01-01T00:00:00+01:00")
+    flat, malformed = _alert_filter.usable_alerts([odd, good])
+    assert [a["name"] for a in flat] == ["good"]
+    assert [m["id"] for m in malformed] == [odd["id"]]
+    assert "start_time: '0001-01-01T00:00:00+01:00' is not a valid time" in malformed[0]["reason"]

@@ -26,6 +26,13 @@ def test_parse_time_names_a_bad_value():
         _time.parse_time("yesterday")
 
 
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2026-02-31T10:00:00Z"])
+def test_parse_time_refuses_a_time_out_of_range_with_a_value_error(value):
+    # A moment before year 1 or after 9999 once in UTC overflowed datetime (OverflowError, not ValueError).
+    with pytest.raises(ValueError, match="is not a valid time"):
+        _time.parse_time(value)
+
+
 def test_format_time_ms():
     assert _time.format_time_ms(1795860000.5) == "2026-11-28T10:00:00.500Z"
     assert _time.format_time_ms("1795860000.123456") == "2026-11-28T10:00:00.123Z"
@@ -39,6 +46,6 @@ def test_format_time_is_utc_to_the_second():
     assert _time.format_time(None) is None
 
 
-@pytest.mark.parametrize("value", ["", None, "yesterday", 42])
+@pytest.mark.parametrize("value", ["", None, "yesterday", 42, "0001-01-01T00:00:00+01:00"])
 def test_parse_time_or_none_never_raises(value):
     assert _time.parse_time_or_none(value) is None
