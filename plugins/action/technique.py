@@ -20,8 +20,8 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._kube i
     KubeError,
     api_client,
     auth_argument_spec,
-    redact_kubeconfig,
 )
+from ansible_collections.defender.attack_simulation.plugins.module_utils._redact import redact_message
 from ansible_collections.defender.attack_simulation.plugins.plugin_utils._in_process import (
     HAS_KUBERNETES,
     InProcessModule,
@@ -109,7 +109,7 @@ class ActionModule(ModuleAction):
                 client, params["namespace"], params["pod"], params["container"], argv,
                 params["timeout"] + _technique.EXEC_GRACE, connect_timeout=params["request_timeout"]))
             if delivery.get("error"):
-                delivery["error"] = redact_kubeconfig(delivery["error"], params)
+                delivery["error"] = redact_message(delivery["error"], params)
         finished = time.time()
         return _records.delivery_record(params["id"], params["script"], delivery, started, finished,
                                         webshell_url=params["webshell_url"], timeout=params["timeout"]), attempts

@@ -12,11 +12,11 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.defender.attack_simulation.plugins.module_utils import _records, _report
+from ansible_collections.defender.attack_simulation.plugins.module_utils import _redact, _report
 
 
 def redact(text):
-    return _records.redact(text)
+    return _redact.redact(text)
 
 
 def simulation_summary(report):

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.defender.attack_simulation.plugins.module_utils._records import redact
+from ansible_collections.defender.attack_simulation.plugins.module_utils._redact import redact
 from ansible_collections.defender.attack_simulation.plugins.module_utils._report import run_outcome
 
 EMPTY_COUNTS = dict(passed=0, failed=0, unreachable=0, skipped=0)

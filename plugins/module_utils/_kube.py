@@ -15,6 +15,7 @@ import traceback
 from contextlib import contextmanager
 
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.defender.attack_simulation.plugins.module_utils._redact import redact_message
 
 
 class _NoKubernetesApiException(Exception):
@@ -72,9 +73,6 @@ def simulation_names():
 # Seconds one request to the API server may take, connecting and reading; without it a server that accepts
 # the connection and never answers would hold the run forever.
 REQUEST_TIMEOUT = 20
-# The kubeconfig's fields that are credentials; a message that shows a kubeconfig shows them as "<redacted>".
-SECRET_FIELDS = ("token", "password", "client-key-data", "client-certificate-data", "id-token", "refresh-token",
-                 "access-token", "client-secret")
 
 
 def auth_argument_spec():
@@ -90,15 +88,15 @@ class KubeError(Exception):
 
 @contextmanager
 def failures_told(module):
-    """One exit path for errors: a KubeError's message, or any other error with its credentials redacted. A module
+    """One exit path for errors: a KubeError's message, or any other error, with its credentials redacted. A module
     that crashed instead would print its arguments whole at -vvv, a kubeconfig dict's token included."""
     try:
         yield
     except KubeError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=redact_message(exc, module.params))
     except Exception as exc:  # pylint: disable=broad-except
-        module.fail_json(msg=redact_kubeconfig("%s: %s" % (type(exc).__name__, exc), module.params),
-                         exception=redact_kubeconfig(traceback.format_exc(), module.params))
+        module.fail_json(msg=redact_message("%s: %s" % (type(exc).__name__, exc), module.params),
+                         exception=redact_message(traceback.format_exc(), module.params))
 
 
 def api_client(module):
@@ -116,7 +114,7 @@ def api_client(module):
         for header, value in k8s_client._create_headers(module).items():
             k8s_client._set_header(client, header, value)
     except Exception as exc:  # pylint: disable=broad-except  # any kubeconfig error: told without its secrets
-        raise KubeError("cannot connect to the Kubernetes API: %s" % redact_kubeconfig(str(exc), module.params))
+        raise KubeError("cannot connect to the Kubernetes API: %s" % redact_message(exc, module.params))
     bound_requests(client, module.params.get("request_timeout") or REQUEST_TIMEOUT)
     return client
 
@@ -144,25 +142,6 @@ def api_call(method, *args, **kwargs):
         bound = getattr(client, "request_timeout", None)
         raise KubeError("the Kubernetes API server %s did not answer%s: %s" % (
             client.configuration.host, " within %s seconds (request_timeout)" % bound if bound else "", exc))
-
-
-def redact_kubeconfig(text, params):
-    """``text`` with every credential of a kubeconfig given as a dict (and api_key) replaced by "<redacted>"."""
-    for secret in sorted(set(_secrets(params.get("kubeconfig")) + [params.get("api_key")]) - {None, ""},
-                         key=len, reverse=True):
-        text = text.replace(secret, "<redacted>")
-    return text
-
-
-def _secrets(value):
-    if isinstance(value, dict):
-        found = []
-        for key, item in value.items():
-            found += [item] if key in SECRET_FIELDS and isinstance(item, str) else _secrets(item)
-        return found
-    if isinstance(value, list):
-        return [secret for item in value for secret in _secrets(item)]
-    return []
 
 
 def core_api(module):

@@ -2,7 +2,7 @@
 # Copyright: Contributors to the defender.attack_simulation collection
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Technique result records: judge one delivery by the technique action, and redact secrets.
+"""Technique result records: judge one delivery by the technique action, its output redacted (_redact.py).
 
 The markers
 -----------
@@ -25,6 +25,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.defender.attack_simulation.plugins.module_utils._catalog import technique
+from ansible_collections.defender.attack_simulation.plugins.module_utils._redact import redact
 from ansible_collections.defender.attack_simulation.plugins.module_utils._time import format_time_ms
 
 MARKER_TECHNIQUE_EXIT = "@@technique-exit="
@@ -44,7 +45,6 @@ FAILED_STATUSES = (STATUS_FAILED, STATUS_UNREACHABLE, STATUS_TIMED_OUT)
 
 OUTPUT_MAX_LINES = 40
 OUTPUT_MAX_CHARS = 4000
-CUT = "\u2026[cut]"
 
 _MARKER_LINE = re.compile(r"^\s*(@@(?:technique-exit|http-status|duration)=)\s*(\S*)\s*$")
 # The victim's ws.php answers with an HTML comment (a copyright header) before the command's output.
@@ -69,81 +69,6 @@ WEBSHELL_MISSING = (401, 403, 404, 405)
 
 class RecordError(ValueError):
     """A delivery or technique id that cannot make a record; the message names it."""
-
-
-# --- redaction ------------------------------------------------------------------------------------
-
-_B64URL = r"[A-Za-z0-9_-]"
-_JWT = re.compile(r"eyJ%s{5,}\.%s{5,}\.%s*" % (_B64URL, _B64URL, _B64URL))
-_BEARER = re.compile(r"(?i)(\bauthorization\s*:\s*bearer\s+)([^\s\"',;]+)")
-# scheme://userinfo@: a user name alone can be a token (https://ghp_...@github.com), so is a password.
-_URL_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^\s/@]+)(@)")
-_TOKEN_LIKE_USER = re.compile(r"^(?:gh[a-z]_|github_pat_|glpat-)|^[A-Za-z0-9_.~+=-]{20,}$")
-_AWS_KEY_ID = re.compile(r"\b((?:AKIA|ASIA|AIDA|AROA|AGPA|ANPA|ANVA|AIPA|A3T[A-Z0-9])[A-Z0-9]{12,})\b")
-_JSON_SECRET = re.compile(
-    r"(?i)(\"(?:access_token|refresh_token|id_token|client_secret|secretaccesskey|sessiontoken|token|"
-    r"secret|password)\"\s*:\s*\")([^\"]*)(\")")
-_ENV_SECRET = re.compile(
-    r"(?i)(\b(?:aws_secret_access_key|aws_session_token|aws_security_token|google_default_client_secret|"
-    r"azure_client_secret)\s*[=:]\s*[\"']?)([^\s\"']+)")
-
-
-def _prefix(value, keep):
-    """``value`` cut to at most ``keep`` characters and never whole; values already cut stay as they are."""
-    if not value or "\u2026" in value:
-        return value
-    return value[:min(keep, len(value) // 2)] + CUT
-
-
-def _cut_group(keep):
-    def cut(match):
-        return match.group(1) + _prefix(match.group(2), keep) + "".join(match.groups()[2:])
-    return cut
-
-
-def _cut_jwt(match):
-    return _prefix(match.group(0), 10)
-
-
-def _first_character(value):
-    """``value`` as its first character and an ellipsis; a value already cut that way stays as it is."""
-    if len(value) == 2 and value.endswith("\u2026"):
-        return value
-    return value[:1] + "\u2026"
-
-
-def _cut_userinfo(match):
-    user, colon, password = match.group(2).partition(":")
-    if not colon:
-        user = _first_character(user)
-    else:
-        password = _first_character(password) if password else password
-        user = _first_character(user) if _TOKEN_LIKE_USER.search(user) else user
-    return match.group(1) + user + colon + password + match.group(3)
-
-
-def redact(text):
-    """``text`` with every secret it holds cut short; a second net after the technique scripts, which
-    already print only prefixes. Idempotent: redacting twice gives the same text.
-
-    - a JWT (``eyJ...`` in three dot-separated base64url parts): its first 10 characters
-    - ``Authorization: Bearer <token>``: the token's first 6 characters
-    - URL credentials: ``scheme://user:password@host`` keeps the password's first character, and the user
-      name's too when it looks like a token (``ghp_...``, ``github_pat_...``, ``glpat-...``, 20 characters or
-      more); ``scheme://token@host`` (a user name alone) keeps its first character
-    - AWS access key ids, ``"access_token"``/``"SecretAccessKey"``/``"Token"``... JSON values and
-      ``AWS_SECRET_ACCESS_KEY=...``-style variables: their first 6 characters
-    """
-    if text is None:
-        return None
-    text = str(text)
-    text = _BEARER.sub(_cut_group(6), text)
-    text = _JWT.sub(_cut_jwt, text)
-    text = _URL_USERINFO.sub(_cut_userinfo, text)
-    text = _JSON_SECRET.sub(_cut_group(6), text)
-    text = _ENV_SECRET.sub(_cut_group(6), text)
-    text = _AWS_KEY_ID.sub(lambda m: _prefix(m.group(1), 6), text)
-    return text
 
 
 # --- parsing --------------------------------------------------------------------------------------

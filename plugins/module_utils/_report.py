@@ -35,8 +35,8 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._record
     STATUS_UNREACHABLE,
     FAILED_STATUSES,
     STATUSES,
-    redact,
 )
+from ansible_collections.defender.attack_simulation.plugins.module_utils._redact import redact
 
 LATENCY_TEXT = {NEAR_REAL_TIME: "near real time", UP_TO_ONE_HOUR: "up to one hour"}
 JUNIT_SUITE_NAME = "defender.attack_simulation"

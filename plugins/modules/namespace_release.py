@@ -106,6 +106,7 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._cleanu
 from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
     KubeError, api_client, auth_argument_spec, failures_told,
 )
+from ansible_collections.defender.attack_simulation.plugins.module_utils._redact import redact_message
 
 try:
     from kubernetes.client import CoreV1Api, NetworkingV1Api
@@ -142,6 +143,7 @@ def execute_module(module):
                          force=params["force"], timeout=params["timeout"], wait=params["wait"],
                          check_mode=module.check_mode, watch=watch_stream).run()
     changed = bool(result["deleted"])
+    result["message"] = redact_message(result["message"], params)  # it may quote what the API server said
     if result["status"] != "done":  # told even when the caller goes on (the cleanup role does)
         module.warn("cleanup %s: %s" % (result["status"], result["message"]))
     if result["status"] == "failed":

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / ".venv" / "collections"))
 sys.path.insert(0, str(ROOT / "tests" / "cluster"))
 # pylint: disable=wrong-import-position,import-error
 from ansible_collections.defender.attack_simulation.plugins.module_utils import _catalog, _kube, _signals  # noqa: E402
-from ansible_collections.defender.attack_simulation.plugins.module_utils._records import redact  # noqa: E402
+from ansible_collections.defender.attack_simulation.plugins.module_utils._redact import redact  # noqa: E402
 from recorder import Recorder, to_epoch  # noqa: E402
 
 # The window's ends are printed with milliseconds.

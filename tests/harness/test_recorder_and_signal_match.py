@@ -117,7 +117,7 @@ def test_a_process_outside_php_fpm_does_not_count(recorded):
 
 
 def test_describe_cuts_the_bearer_token():
-    from ansible_collections.defender.attack_simulation.plugins.module_utils._records import redact  # noqa: E501  pylint: disable=import-outside-toplevel
+    from ansible_collections.defender.attack_simulation.plugins.module_utils._redact import redact  # noqa: E501  pylint: disable=import-outside-toplevel
     event = {"event": "exec", "time": "2026-11-29T08:00:00.000000Z", "pid": 7, "filename": "/usr/bin/curl",
              "argv": ["curl", "-H", "Authorization: Bearer " + JWT]}
     line = signal_match.describe_observed(event, redact)

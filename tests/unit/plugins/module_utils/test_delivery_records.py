@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.defender.attack_simulation.plugins.module_utils import _records, _technique
+from ansible_collections.defender.attack_simulation.plugins.module_utils import _records, _redact, _technique
 
 HEADER = "<!--\n  Copyright (c) Microsoft Corporation. All rights reserved.\n-->\n"
 STARTED, FINISHED = 1795860000.25, 1795860000.5
@@ -43,15 +43,15 @@ def record(technique_id, delivery, **kwargs):
 
 @pytest.mark.parametrize("url, secret", URL_FORMS)
 def test_the_record_redaction_cuts_every_form_of_credentials_in_a_url(url, secret):
-    text = _records.redact("found /home/user/.git-credentials:\n%s\n" % url)
+    text = _redact.redact("found /home/user/.git-credentials:\n%s\n" % url)
     assert secret not in text
     assert "@github.com" in text or "@somegit.com" in text
-    assert _records.redact(text) == text
+    assert _redact.redact(text) == text
 
 
 def test_the_redaction_keeps_a_plain_user_name_beside_a_cut_password():
-    assert _records.redact("https://user:pass@somegit.com") == "https://user:p\u2026@somegit.com"
-    assert _records.redact("https://%s:x-oauth-basic@github.com" % GITHUB_TOKEN) == "https://g\u2026:x\u2026@github.com"
+    assert _redact.redact("https://user:pass@somegit.com") == "https://user:p\u2026@somegit.com"
+    assert _redact.redact("https://%s:x-oauth-basic@github.com" % GITHUB_TOKEN) == "https://g\u2026:x\u2026@github.com"
 
 
 def _victim_sed_program():
@@ -69,7 +69,7 @@ def test_the_git_credentials_technique_cuts_every_form_in_the_victim(url, secret
     argv = ["sed", "-E"] + [item for expression in program for item in ("-e", expression)]
     cut = subprocess.run(argv, input=url + "\n", capture_output=True, text=True, check=True).stdout
     assert secret not in cut, cut
-    assert secret not in _records.redact(cut)
+    assert secret not in _redact.redact(cut)
     assert cut.strip().endswith(("@github.com", "@somegit.com")), cut
 
 
