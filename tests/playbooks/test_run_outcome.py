@@ -85,9 +85,10 @@ def collections(tmp_path_factory):
     return base
 
 
-def simulate(collections, tmp_path, hosts=None, callback="ansible.builtin.default", **variables):
+def simulate(collections, tmp_path, hosts=None, callback="ansible.builtin.default", environment=None, **variables):
     variables = dict(dict(stand_in_fail="", stand_in_cleanup="done", stand_in_technique_status="passed",
                           scenario="webshell", report_dir=str(tmp_path / "reports")), **variables)
+    variables = dict((name, value) for name, value in variables.items() if value is not None)
     cmd = [str(BIN / "ansible-playbook"), str(collections / "ansible_collections/defender/attack_simulation/playbooks/simulate.yml"),
            "-e", json.dumps(variables)]
     if hosts:
@@ -97,6 +98,11 @@ def simulate(collections, tmp_path, hosts=None, callback="ansible.builtin.defaul
                ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0", ANSIBLE_STDOUT_CALLBACK=callback,
                ANSIBLE_SHOW_CUSTOM_STATS="1")
     env.pop("ANSIBLE_CONFIG", None)
+    for name, value in (environment or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
     result.output = result.stdout + result.stderr
     assert "Traceback" not in result.output
@@ -121,6 +127,14 @@ def test_a_run_that_passed_says_so(collections, tmp_path):
     assert (report["status"], report["problems"], report["stage"]) == ("passed", [], "done")
     assert report["cleanup"]["status"] == "done" and report["failure"] is None
     assert "Outcome: PASSED" in result.stdout
+
+
+@pytest.mark.parametrize("pwd", [None, "/"], ids=["PWD-unset", "PWD-stale"])
+def test_the_default_report_dir_is_reports_under_the_real_working_directory(collections, tmp_path, pwd):
+    # PWD is what a shell believes; a process started without one (cron, systemd, AWX's runner) may have none.
+    result = simulate(collections, tmp_path, report_dir=None, environment={"PWD": pwd})
+    assert result.returncode == 0, result.output
+    assert written(tmp_path, "json").parent == tmp_path / "reports"
 
 
 def test_a_deploy_failure_is_a_failed_run_everywhere(collections, tmp_path):
