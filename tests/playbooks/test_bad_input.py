@@ -81,11 +81,13 @@ def test_a_missing_scenario_is_refused_with_no_cluster_call(api_server):
     assert api_server.connections == 0
 
 
-@pytest.mark.parametrize("namespace", ["Bad_Name", "-starts-with-dash", "x" * 64, "kube system"])
+@pytest.mark.parametrize("namespace", ["Bad_Name", "-starts-with-dash", "x" * 64, "kube system", "mdc-simulation\n",
+                                       "\nmdc-simulation"])
 def test_an_invalid_namespace_name_is_refused_with_no_cluster_call(api_server, namespace):
     rc, output = simulate(scenario="crypto", simulation_namespace=namespace, host=api_server.url)
     assert rc != 0
-    assert "namespace '%s' is not a valid Kubernetes namespace name" % namespace in output
+    told = "namespace '%s' is not a valid Kubernetes namespace name" % namespace
+    assert told in output or json.dumps(told)[1:-1] in output  # the callback prints a newline as \\n
     assert api_server.connections == 0
 
 
