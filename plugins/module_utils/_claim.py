@@ -36,6 +36,8 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._time i
 OWNER = "defender.attack-simulation/owner"
 STARTED_AT = "defender.attack-simulation/started-at"
 EXPIRES_AT = "defender.attack-simulation/expires-at"
+# A value unique to one run invocation: a run id can be given (-e simulation_run_id=...) and so can repeat.
+CLAIM_TOKEN = "defender.attack-simulation/claim-token"
 POLL_SECONDS = 3
 # How much longer than for a live run to wait for a namespace an earlier cleanup is still deleting.
 TERMINATING_GRACE = 300
@@ -47,7 +49,7 @@ Decision = namedtuple("Decision", "action reason")
 
 
 class Holder(namedtuple("Holder", "name owned run_id owner started_at expires_at terminating resource_version "
-                                  "labels annotations")):
+                                  "labels annotations claim_token uid")):
     """What the namespace says about the run that holds it."""
 
     @classmethod
@@ -61,7 +63,12 @@ class Holder(namedtuple("Holder", "name owned run_id owner started_at expires_at
                    run_id=labels.get(RUN_ID_LABEL), owner=annotations.get(OWNER),
                    started_at=annotations.get(STARTED_AT), expires_at=annotations.get(EXPIRES_AT),
                    terminating=getattr(namespace.status, "phase", None) == "Terminating",
-                   resource_version=namespace.metadata.resource_version, labels=labels, annotations=annotations)
+                   resource_version=namespace.metadata.resource_version, labels=labels, annotations=annotations,
+                   claim_token=annotations.get(CLAIM_TOKEN), uid=getattr(namespace.metadata, "uid", None))
+
+    def is_held_by(self, run_id, owner, claim_token):
+        """This invocation holds it: the same run id, owner and claim token (a repeated run id alone is not enough)."""
+        return self.run_id == run_id and self.owner == owner and self.claim_token == claim_token
 
     def describe(self):
         return "run %s (started %s by %s, claim expires %s)" % (
@@ -90,9 +97,10 @@ def is_abandoned(holder, now, owner_gone):
     return (expires is not None and expires < now) or owner_gone
 
 
-def decide(holder, run_id, now, owner_gone, waited, wait_timeout):
-    """What a claim by ``run_id`` does with the namespace as read (``holder``, None when there is none),
-    after ``waited`` of ``wait_timeout`` seconds; ``owner_gone`` is ``owner_is_gone(holder.owner)``."""
+def decide(holder, run_id, now, owner_gone, waited, wait_timeout, owner=None, claim_token=None):
+    """What a claim by ``run_id`` (its ``owner`` and ``claim_token``) does with the namespace as read (``holder``,
+    None when there is none), after ``waited`` of ``wait_timeout`` seconds; ``owner_gone`` is
+    ``owner_is_gone(holder.owner)``."""
     if holder is None:
         return Decision(CREATE, "the namespace does not exist")
     if not holder.owned:
@@ -104,23 +112,26 @@ def decide(holder, run_id, now, owner_gone, waited, wait_timeout):
             return Decision(REFUSE, "namespace %s is still terminating after %s seconds"
                             % (holder.name, wait_timeout + TERMINATING_GRACE))
         return Decision(WAIT, "namespace %s is being deleted" % holder.name)
-    if holder.run_id == run_id:
+    if holder.is_held_by(run_id, owner, claim_token):
         return Decision(KEEP, "namespace %s is already held by this run" % holder.name)
     if is_abandoned(holder, now, owner_gone):
         return Decision(TAKE_OVER, "namespace %s is held by %s, which is gone" % (holder.name, holder.describe()))
     if waited >= wait_timeout:
-        return Decision(REFUSE, "namespace %s is in use by %s: another simulation is running against this cluster; "
+        same_id = " (another run with the same run id)" if holder.run_id == run_id else ""
+        return Decision(REFUSE, "namespace %s is in use by %s%s: another simulation is running against this cluster; "
                                 "wait for it to finish, use another namespace, or let this run wait (wait_timeout; "
-                                "deploy_wait_timeout in the deploy role)" % (holder.name, holder.describe()))
+                                "deploy_wait_timeout in the deploy role)" % (holder.name, holder.describe(), same_id))
     return Decision(WAIT, "namespace %s is in use by %s" % (holder.name, holder.describe()))
 
 
-def claimed_metadata(name, run_id, owner, expires_in, labels, annotations, now):
+def claimed_metadata(name, run_id, owner, expires_in, labels, annotations, now, claim_token=None):
     labels = dict(labels)
     labels.update({MANAGED_BY_LABEL: MANAGED_BY_VALUE, RUN_ID_LABEL: run_id})
     annotations = dict(annotations)
     annotations.update({OWNER: owner, STARTED_AT: format_time(now),
                         EXPIRES_AT: format_time(now + datetime.timedelta(seconds=expires_in))})
+    if claim_token:
+        annotations[CLAIM_TOKEN] = claim_token
     return {"name": name, "labels": labels, "annotations": annotations}
 
 
@@ -153,11 +164,12 @@ class NamespaceClaim:
     """Claims namespace ``name`` for ``run_id``: reads, decides, acts, and reads again after a wait or a 409."""
 
     def __init__(self, api, name, run_id, owner, expires_in=3600, wait_timeout=0, labels=None, annotations=None,
-                 check_mode=False, sleep=time.sleep, clock=time.monotonic):
+                 check_mode=False, sleep=time.sleep, clock=time.monotonic, claim_token=None):
         self.api = api
         self.name = name
         self.run_id = run_id
         self.owner = owner
+        self.claim_token = claim_token
         self.expires_in = expires_in
         self.wait_timeout = wait_timeout
         self.labels = labels or {}
@@ -168,7 +180,7 @@ class NamespaceClaim:
 
     def metadata(self):
         return claimed_metadata(self.name, self.run_id, self.owner, self.expires_in, self.labels, self.annotations,
-                                utcnow(seconds_only=True))
+                                utcnow(seconds_only=True), claim_token=self.claim_token)
 
     def create(self):
         metadata = self.metadata()
@@ -179,9 +191,12 @@ class NamespaceClaim:
     def take_over(self, holder):
         metadata = self.metadata()
         metadata["resourceVersion"] = holder.resource_version
+        patch = {"metadata": dict(metadata, annotations=dict(metadata["annotations"]))}
+        # A patch changes only what it names: the gone run's token is removed, or a run without one would keep it.
+        patch["metadata"]["annotations"].setdefault(CLAIM_TOKEN, None)
         if not self.check_mode:
             # resourceVersion makes this a compare-and-swap: of two runs taking over, one gets 409.
-            api_call(self.api.patch_namespace, self.name, {"metadata": metadata})
+            api_call(self.api.patch_namespace, self.name, patch)
         return dict(changed=True, created=False, taken_over=holder.run_id, namespace=summary(metadata))
 
     def keep(self, holder):
@@ -194,7 +209,8 @@ class NamespaceClaim:
         while True:
             holder = read_holder(self.api, self.name)
             decision = decide(holder, self.run_id, utcnow(), holder is not None and owner_is_gone(holder.owner),
-                              self.clock() - started, self.wait_timeout)
+                              self.clock() - started, self.wait_timeout, owner=self.owner,
+                              claim_token=self.claim_token)
             if decision.action == REFUSE:
                 raise KubeError(decision.reason)
             if decision.action == WAIT:

@@ -5,7 +5,14 @@
 """Release a simulation namespace: delete what the run created, then the namespace, and say what was left.
 
 The outcome is data (status, left_behind, message) rather than an exception, so that the caller can write the
-report whatever happened. Transient API errors are retried until the deadline."""
+report whatever happened. Transient API errors are retried until the deadline, which is a wall-clock bound on
+the whole release: each call gets only the time that is left.
+
+Another run may take the namespace over while the release runs (its claim expired, or cleanup.yml judged it
+gone a moment before). So every delete is conditional on what was read: the namespace is read once, judged,
+its objects listed, then read again; when it changed in between (another run's claim), nothing is deleted. The
+objects are deleted by uid (and resourceVersion, for those that can be changed in place), the namespace by uid
+and resourceVersion: an object or a namespace another run took or replaced since is never deleted (409)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,14 +20,23 @@ __metaclass__ = type
 
 import time
 
+from ansible_collections.defender.attack_simulation.plugins.module_utils._claim import (
+    Holder, is_abandoned, owner_is_gone,
+)
+from ansible_collections.defender.attack_simulation.plugins.module_utils._deadline import (
+    DeadlinePassed, call_within, stream_until,
+)
 from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
     MANAGED_BY_LABEL, MANAGED_BY_SELECTOR, MANAGED_BY_VALUE, RUN_ID_LABEL, ApiException, api_reason,
 )
+from ansible_collections.defender.attack_simulation.plugins.module_utils._time import utcnow
 
 # Answers worth asking again: throttled, or the API server (or what is in front of it) briefly unavailable.
 TRANSIENT_STATUS = frozenset((429, 500, 502, 503, 504))
 # Between two reads of a terminating namespace, when the user may not watch it.
 POLL_SECONDS = 0.5
+# How many times the namespace may change under a delete before the cleanup gives up (a fight, not a change).
+MAX_CONFLICTS = 5
 # Objects Kubernetes itself puts in every namespace: not someone else's.
 BUILT_IN = frozenset((("ServiceAccount", "default"), ("ConfigMap", "kube-root-ca.crt")))
 
@@ -47,6 +63,8 @@ def kinds(core, networking):
 
 
 def is_transient(exc):
+    if isinstance(exc, DeadlinePassed):
+        return True
     if isinstance(exc, ApiException):
         return exc.status in TRANSIENT_STATUS or exc.status is None or exc.status == 0
     # urllib3's connection errors (refused, reset, timed out) reach here as OSError subclasses or HTTPError.
@@ -73,9 +91,11 @@ class Release(object):
     """One release of ``name``: call run(); it returns dict(status, left_behind, message, deleted)."""
 
     def __init__(self, core, networking, name, run_id=None, force=False, timeout=180, wait=True, check_mode=False,
-                 sleep=time.sleep, clock=time.monotonic, watch=None):
+                 sleep=time.sleep, clock=time.monotonic, watch=None, claim_token=None, refuse_live=False):
         self.core, self.name, self.run_id, self.force, self.wait = core, name, run_id, force, wait
         self.check_mode, self.sleep, self.clock, self.watch = check_mode, sleep, clock, watch
+        self.claim_token, self.refuse_live = claim_token, refuse_live
+        self.namespace_read = None
         self.kinds = kinds(core, networking)
         self.deadline = clock() + timeout
         self.timeout = timeout
@@ -83,11 +103,15 @@ class Release(object):
 
     # ------------------------------------------------------------ calls, retried while transient
     def call(self, what, function, *args, **kwargs):
-        """function(*args, **kwargs), retried with back-off while the error is transient and time remains."""
+        """function(*args, **kwargs), retried with back-off while the error is transient and time remains; each
+        attempt gets only the time left before the deadline, however slowly the API server answers."""
         delay = 0.5
         while True:
             try:
-                return function(*args, **kwargs)
+                remaining = self.deadline - self.clock()
+                if remaining <= 0:
+                    raise DeadlinePassed(what, 0)
+                return call_within(remaining, what, function, *args, **kwargs)
             except Exception as exc:  # pylint: disable=broad-except  # sorted by is_transient, re-raised otherwise
                 if isinstance(exc, ApiException) and exc.status == 404:
                     raise
@@ -116,15 +140,17 @@ class Release(object):
         namespace = self.read_namespace()
         if namespace is None:
             return self.outcome("done", [], "namespace %s does not exist: nothing to delete" % self.name)
-        labels = namespace.metadata.labels or {}
-        if labels.get(MANAGED_BY_LABEL) != MANAGED_BY_VALUE:
-            return self.outcome("skipped", [], "namespace %s is not owned by %s (no label %s): left as it is"
-                                % (self.name, MANAGED_BY_VALUE, MANAGED_BY_SELECTOR))
-        if self.run_id is not None and labels.get(RUN_ID_LABEL) != self.run_id:
-            return self.outcome("skipped", [], "namespace %s is held by run %s, not this run (%s): left as it is"
-                                % (self.name, labels.get(RUN_ID_LABEL, "?"), self.run_id))
+        refusal = self.refusal(Holder.of(namespace))
+        if refusal:
+            return refusal
+        if Holder.of(namespace).terminating:
+            return self.wait_for_terminating()
 
         ours, foreign, unknown = self.inventory()
+        # What was listed is this holder's only if no other run claimed the namespace meanwhile.
+        namespace, taken = self.still_held(namespace)
+        if taken:
+            return taken
         problems = self.delete_ours(ours) + unknown
         if problems:
             return self.outcome("failed", self.what_may_remain(),
@@ -138,6 +164,43 @@ class Release(object):
                 "again with cleanup_force=true to delete the namespace with them"
                 % (self.name, ", ".join(foreign)))
         return self.delete_namespace()
+
+    def refusal(self, holder):
+        """The outcome when this release must leave the namespace to whoever holds it, else None."""
+        if not holder.owned:
+            return self.outcome("skipped", [], "namespace %s is not owned by %s (no label %s): left as it is"
+                                % (self.name, MANAGED_BY_VALUE, MANAGED_BY_SELECTOR))
+        if self.run_id is not None and holder.run_id != self.run_id:
+            return self.outcome("skipped", [], "namespace %s is held by run %s, not this run (%s): left as it is"
+                                % (self.name, holder.run_id or "?", self.run_id))
+        if self.claim_token is not None and holder.claim_token != self.claim_token:
+            return self.outcome("skipped", [], "namespace %s is held by another run with the same run id (%s): its "
+                                "claim token is not this run's; left as it is" % (self.name, holder.describe()))
+        if self.refuse_live and not holder.terminating and not is_abandoned(holder, utcnow(),
+                                                                              owner_is_gone(holder.owner)):
+            return self.outcome("failed", [], "namespace %s is in use by %s: that run is still alive and cleans up "
+                                "after itself; nothing was deleted" % (self.name, holder.describe()))
+        return None
+
+    def still_held(self, namespace):
+        """(the namespace read again, None) while the holder first read still holds it, else (None, the outcome):
+        another run claimed it, or it is gone."""
+        now = self.read_namespace()
+        if now is None:
+            return None, self.outcome("done", [], "namespace %s was deleted meanwhile: nothing to delete" % self.name)
+        if same_holder(namespace, now):
+            self.namespace_read = now
+            return now, None
+        return None, self.outcome("skipped", [], "namespace %s was claimed by %s while the cleanup ran: nothing more "
+                                  "is deleted, the namespace is left to that run" % (self.name, Holder.of(now).describe()))
+
+    def wait_for_terminating(self):
+        if not self.wait:
+            return self.outcome("done", [], "namespace %s is already being deleted" % self.name)
+        if self.wait_until_gone():
+            return self.outcome("done", [], "namespace %s, already being deleted, is gone" % self.name)
+        return self.outcome("failed", self.what_may_remain(), "namespace %s is still terminating after %s seconds "
+                            "(cleanup_timeout)" % (self.name, self.timeout))
 
     def inventory(self):
         """This collection's objects, others' objects ("<Kind>/<namespace>/<name>"), and the kinds that could not
@@ -157,32 +220,50 @@ class Release(object):
         return ours, foreign, unknown
 
     def delete_ours(self, ours):
-        """Delete the run's objects, pods first and at once (grace 0: nothing in them needs saving)."""
+        """Delete the run's objects as listed, pods first and at once (grace 0: nothing in them needs saving)."""
         problems = []
         for kind, obj in ours:
-            options = {"grace_period_seconds": 0} if kind.kind == "Pod" else {}
             label = "%s/%s/%s" % (kind.kind, self.name, obj.metadata.name)
             if self.check_mode:
                 self.deleted.append(label)
                 continue
             try:
-                self.call("delete %s" % label, kind.deleter, obj.metadata.name, self.name, **options)
+                self.call("delete %s" % label, kind.deleter, obj.metadata.name, self.name,
+                          body=delete_options(kind, obj))
                 self.deleted.append(label)
             except ApiException:  # 404: already gone
                 self.deleted.append(label)
             except CallFailed as exc:
-                problems.append("%s: %s" % (label, reason(exc.error)))
+                if isinstance(exc.error, ApiException) and exc.error.status == 409:
+                    problems.append("%s was replaced or changed by someone else since it was listed: left to them"
+                                    % label)
+                else:
+                    problems.append("%s: %s" % (label, reason(exc.error)))
         return problems
 
     def delete_namespace(self):
         if self.check_mode:
             self.deleted.append("Namespace//%s" % self.name)
             return self.outcome("done", [], "namespace %s and the run's objects would be deleted" % self.name)
-        try:
-            self.call("delete namespace %s" % self.name, self.core.delete_namespace, self.name,
-                      propagation_policy="Background")
-        except ApiException:  # 404: already gone
-            pass
+        for _attempt in range(MAX_CONFLICTS):
+            read = self.namespace_read.metadata
+            try:
+                self.call("delete namespace %s" % self.name, self.core.delete_namespace, self.name,
+                          body={"propagationPolicy": "Background",
+                                "preconditions": {"uid": read.uid, "resourceVersion": read.resource_version}})
+                break
+            except ApiException:  # 404: already gone
+                break
+            except CallFailed as exc:
+                if not (isinstance(exc.error, ApiException) and exc.error.status == 409):
+                    raise
+            # 409: the namespace changed since it was read; deleted only while the same run still holds it.
+            unused_namespace, taken = self.still_held(self.namespace_read)
+            if taken:
+                return taken
+        else:
+            return self.outcome("failed", self.what_may_remain(), "namespace %s changed %d times while the cleanup "
+                                "deleted it: left as it is" % (self.name, MAX_CONFLICTS))
         self.deleted.append("Namespace//%s" % self.name)
         if not self.wait:
             return self.outcome("done", [], "namespace %s deleted; Kubernetes finishes removing it in the background"
@@ -205,9 +286,11 @@ class Release(object):
                 self.sleep(POLL_SECONDS)
                 continue
             try:
-                for event in self.watch(self.core.list_namespace, field_selector="metadata.name=%s" % self.name,
-                                        resource_version=namespace.metadata.resource_version,
-                                        timeout_seconds=remaining, _request_timeout=remaining + 5):
+                # The server ends the watch after timeout_seconds; stream_until, however slowly it sends events.
+                events = self.watch(self.core.list_namespace, field_selector="metadata.name=%s" % self.name,
+                                    resource_version=namespace.metadata.resource_version,
+                                    timeout_seconds=remaining, _request_timeout=remaining + 5)
+                for event in stream_until(events, self.deadline, self.clock):
                     if event["type"] == "DELETED":
                         return True
             except ApiException as exc:
@@ -216,7 +299,10 @@ class Release(object):
             except Exception as exc:  # pylint: disable=broad-except  # a broken watch: read again
                 if not is_transient(exc):
                     raise CallFailed("watch namespace %s" % self.name, exc)
-        return self.read_namespace() is None
+        try:
+            return self.read_namespace() is None
+        except CallFailed:
+            return False
 
     def what_may_remain(self):
         """What is still there, as far as the API says; the namespace alone when even that cannot be read."""
@@ -237,6 +323,27 @@ class Release(object):
 
     def outcome(self, status, left_behind, message):
         return dict(status=status, left_behind=left_behind, message=message, deleted=list(self.deleted))
+
+
+def same_holder(before, after):
+    """The same namespace (uid) held by the same run: same run id, claim token, owner and start."""
+    def identity(namespace):
+        holder = Holder.of(namespace)
+        return (getattr(namespace.metadata, "uid", None), holder.owned, holder.run_id, holder.claim_token,
+                holder.owner, holder.started_at)
+    return identity(before) == identity(after)
+
+
+def delete_options(kind, obj):
+    """DeleteOptions that delete ``obj`` only as it was listed: the same object (uid), and for kinds that can be
+    changed in place, the same version (resourceVersion) too; a pod's status changes all the time, its spec not."""
+    preconditions = {"uid": obj.metadata.uid}
+    if kind.kind != "Pod":
+        preconditions["resourceVersion"] = obj.metadata.resource_version
+    options = {"preconditions": preconditions}
+    if kind.kind == "Pod":
+        options["gracePeriodSeconds"] = 0
+    return options
 
 
 class CallFailed(Exception):

@@ -19,6 +19,9 @@ description:
   - A namespace that exists without this collection's label is never used or changed; the module fails.
   - A namespace held by another run that is still alive makes the module wait up to O(wait_timeout)
     seconds, then fail with the holder's run id, start time and owner.
+  - The namespace counts as this run's own only when its run id, owner and O(claim_token) are all this run's. A run
+    id can be given (C(-e simulation_run_id=...)) and so can repeat; a second run with the same run id is another
+    run.
   - A namespace held by a run that is gone (its claim expired, or its C(ansible-playbook) process on this
     same controller no longer exists, as after a killed run) is taken over; RV(taken_over) names that run
     so that the caller replaces its leftover objects.
@@ -53,6 +56,14 @@ options:
       - Used to tell a killed run from a live one on the same controller.
     type: str
     required: true
+  claim_token:
+    description:
+      - A value unique to this run invocation (the prerequisites role makes one, C(simulation_claim_token)), stored
+        in the annotation C(defender.attack-simulation/claim-token).
+      - A namespace is this run's own only when it carries this token, whatever the run id; give the same token to
+        M(defender.attack_simulation.namespace_release).
+      - Without it, the run id and the owner decide.
+    type: str
   expires_in:
     description: Seconds after which the claim counts as abandoned even if its owner cannot be checked.
     type: int
@@ -79,6 +90,7 @@ EXAMPLES = r"""
     name: mdc-simulation
     run_id: "{{ simulation_run_id }}"
     owner: "{{ lookup('defender.attack_simulation.run_owner') }}"
+    claim_token: "{{ simulation_claim_token }}"
   register: claim
 """
 
@@ -119,6 +131,7 @@ def argument_spec():
         name=dict(type="str", required=True),
         run_id=dict(type="str", required=True),
         owner=dict(type="str", required=True),
+        claim_token=dict(type="str", no_log=False),
         expires_in=dict(type="int", default=3600),
         wait_timeout=dict(type="int", default=0),
         labels=dict(type="dict", default={}),
@@ -132,7 +145,7 @@ def execute_module(module):
     result = NamespaceClaim(core_api(module), params["name"], params["run_id"], params["owner"],
                             expires_in=params["expires_in"], wait_timeout=params["wait_timeout"],
                             labels=params["labels"], annotations=params["annotations"],
-                            check_mode=module.check_mode).claim()
+                            check_mode=module.check_mode, claim_token=params["claim_token"]).claim()
     module.exit_json(**result)
 
 

@@ -17,12 +17,17 @@ description:
   - Deletes the objects carrying the label C(app.kubernetes.io/managed-by=defender.attack_simulation) in the
     namespace (pods first and at once, with a grace period of 0, since nothing in them needs saving), then the
     namespace itself when it carries that label too, and waits, by watching, for it to be gone.
-  - Never touches a namespace without the label, nor one held by another run than O(run_id).
+  - Never touches a namespace without the label, nor one held by another run than O(run_id) (and O(claim_token)).
+  - Every delete is conditional on what was read (Kubernetes' delete preconditions). Objects are deleted by uid (and
+    resourceVersion, but for pods), the namespace by uid and resourceVersion, and the namespace is read again
+    after its objects are listed. A namespace another run claims while the release runs, and that run's objects,
+    are never deleted; the release then ends with RV(status=skipped).
   - Refuses to delete a namespace that holds objects this collection did not create (pods, services, network
     policies, service accounts, secrets, config maps, persistent volume claims without the label, other than those
     Kubernetes puts in every namespace), unless O(force), since deleting the namespace would delete them too. The run's
     own objects are deleted all the same, and the result names the others. Other kinds are not looked at.
-  - Retries transient API errors (429, 5xx, connection errors) until O(timeout).
+  - Retries transient API errors (429, 5xx, connection errors) until O(timeout), which bounds the whole release
+    by the wall clock, however slowly the API server answers.
   - The outcome is in RV(status), RV(left_behind) and RV(message); the module fails when RV(status) is
     V(failed), with those values in the result.
 author:
@@ -52,6 +57,19 @@ options:
         RV(status=skipped).
       - Omit to release whatever run holds it.
     type: str
+  claim_token:
+    description:
+      - Release the namespace only while it carries this claim token (the one given to
+        M(defender.attack_simulation.namespace_claim)), so that another run with the same run id is never
+        touched; otherwise leave it, with RV(status=skipped).
+    type: str
+  refuse_live:
+    description:
+      - Leave a namespace held by a run that is still alive (as M(defender.attack_simulation.namespace_claim)
+        judges it), with RV(status=failed) and a message naming that run; judged on the release's own read, so a
+        run that claims the namespace just before the release is never deleted.
+    type: bool
+    default: false
   force:
     description: Delete the namespace even when it holds objects this collection did not create.
     type: bool
@@ -73,6 +91,7 @@ EXAMPLES = r"""
   defender.attack_simulation.namespace_release:
     name: mdc-simulation
     run_id: "{{ simulation_run_id }}"
+    claim_token: "{{ simulation_claim_token }}"
   register: release
 """
 
@@ -124,6 +143,8 @@ def argument_spec():
     spec.update(
         name=dict(type="str", required=True),
         run_id=dict(type="str"),
+        claim_token=dict(type="str", no_log=False),
+        refuse_live=dict(type="bool", default=False),
         force=dict(type="bool", default=False),
         timeout=dict(type="int", default=180),
         wait=dict(type="bool", default=True),
@@ -141,7 +162,8 @@ def execute_module(module):
     else:
         result = Release(CoreV1Api(client), NetworkingV1Api(client), params["name"], run_id=params["run_id"],
                          force=params["force"], timeout=params["timeout"], wait=params["wait"],
-                         check_mode=module.check_mode, watch=watch_stream).run()
+                         check_mode=module.check_mode, watch=watch_stream, claim_token=params["claim_token"],
+                         refuse_live=params["refuse_live"]).run()
     changed = bool(result["deleted"])
     result["message"] = redact_message(result["message"], params)  # it may quote what the API server said
     if result["status"] != "done":  # told even when the caller goes on (the cleanup role does)

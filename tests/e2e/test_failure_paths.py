@@ -148,14 +148,21 @@ def test_a_run_killed_halfway_is_recovered_by_the_next_run(simulate, start_simul
 
 
 @pytest.mark.usefixtures("leaves_nothing_behind")
-def test_a_second_run_at_the_same_time_is_refused_and_does_not_disturb_the_first(simulate, start_simulation, core):
-    first = start_simulation(scenario="crypto")
+@pytest.mark.parametrize("run_id", [None, "fixed-run-1"], ids=["own-run-ids", "same-fixed-run-id"])
+def test_a_second_run_at_the_same_time_is_refused_and_does_not_disturb_the_first(simulate, start_simulation, core,
+                                                                                  run_id):
+    # A run id can be given (-e simulation_run_id=...): two runs given the same one are still two runs.
+    same_id = {"simulation_run_id": run_id} if run_id else {}
+    first = start_simulation(scenario="crypto", **same_id)
     wait_for(lambda: len(pods_of_the_run(core)) == 2, 240, "the first run's pods to run")
     holder = core.read_namespace(NAMESPACE).metadata.labels["defender.attack-simulation/run-id"]
+    pods = sorted(pod.metadata.uid for pod in pods_of_the_run(core))
     # The first run's techniques take seconds now: held still (alive, so its claim is live) while the second tries.
     os.killpg(first.pid, signal.SIGSTOP)
     try:
-        second = simulate(scenario="webshell")
+        second = simulate(scenario="webshell", **same_id)
+        # The second run's cleanup left the first run's namespace and pods as they were.
+        assert sorted(pod.metadata.uid for pod in pods_of_the_run(core)) == pods
     finally:
         os.killpg(first.pid, signal.SIGCONT)
     assert second.returncode != 0

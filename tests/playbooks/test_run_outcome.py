@@ -33,6 +33,7 @@ STAND_INS = {
              "stand_in_fail == 'prerequisites'"),
         task("Stand-in | name the run and plan it", "ansible.builtin.set_fact", {
             "simulation_run_id": "20261129-080000-abc123",
+            "simulation_claim_token": "stand-in-claim-token",
             "simulation_plan": {
                 "run_id": "20261129-080000-abc123", "started": "2026-11-29T08:00:00Z",
                 "namespace": "{{ simulation_namespace }}", "scenarios": ["webshell"],

@@ -24,15 +24,17 @@ OWNED = {"app.kubernetes.io/managed-by": "defender.attack_simulation"}
 
 
 def namespace(run_id="other-run", owner="other-controller:1", expires_in=600, labels=None, phase="Active",
-              resource_version="41", now=None):
+              resource_version="41", now=None, claim_token=None):
     expires = (now or utcnow()) + datetime.timedelta(seconds=expires_in)
     labels = dict(OWNED if labels is None else labels)
     if run_id:
         labels["defender.attack-simulation/run-id"] = run_id
+    annotations = {_claim.OWNER: owner, _claim.STARTED_AT: "2026-11-28T09:55:00Z", _claim.EXPIRES_AT: format_time(expires)}
+    if claim_token:
+        annotations[_claim.CLAIM_TOKEN] = claim_token
     return SimpleNamespace(
         metadata=SimpleNamespace(name="mdc-simulation", labels=labels, resource_version=resource_version,
-                                 annotations={_claim.OWNER: owner, _claim.STARTED_AT: "2026-11-28T09:55:00Z",
-                                              _claim.EXPIRES_AT: format_time(expires)}),
+                                 annotations=annotations, uid="uid-1"),
         status=SimpleNamespace(phase=phase))
 
 
@@ -41,8 +43,8 @@ def holder(**kwargs):
     return _claim.Holder.of(namespace(**kwargs))
 
 
-def decide(found, owner_gone=False, waited=0, wait_timeout=0, run_id="this-run"):
-    return _claim.decide(found, run_id, NOW, owner_gone, waited, wait_timeout)
+def decide(found, owner_gone=False, waited=0, wait_timeout=0, run_id="this-run", owner="ctl:7", claim_token="tok-this"):
+    return _claim.decide(found, run_id, NOW, owner_gone, waited, wait_timeout, owner=owner, claim_token=claim_token)
 
 
 def finished_pid():
@@ -77,7 +79,21 @@ def test_a_terminating_namespace_is_never_taken_over_even_when_its_run_is_gone()
 
 
 def test_the_runs_own_namespace_is_kept():
-    assert decide(holder(run_id="this-run")).action == _claim.KEEP
+    assert decide(holder(run_id="this-run", owner="ctl:7", claim_token="tok-this")).action == _claim.KEEP
+
+
+@pytest.mark.parametrize("other", [dict(claim_token="tok-other"), dict(claim_token=None), dict(owner="ctl:8")],
+                         ids=["another-token", "no-token", "another-owner"])
+def test_another_live_run_with_the_same_run_id_is_refused_not_kept(other):
+    found = holder(**dict(dict(run_id="this-run", owner="ctl:7", claim_token="tok-this"), **other))
+    decision = decide(found)
+    assert decision.action == _claim.REFUSE
+    assert "is in use by run this-run" in decision.reason and "(another run with the same run id)" in decision.reason
+
+
+def test_a_gone_run_with_the_same_run_id_is_taken_over():
+    found = holder(run_id="this-run", owner="ctl:7", claim_token="tok-gone", expires_in=-1)
+    assert decide(found).action == _claim.TAKE_OVER
 
 
 def test_an_expired_claim_is_taken_over():
@@ -186,10 +202,11 @@ class Clock:
         self.now += seconds
 
 
-def claim(api, wait_timeout=0, check_mode=False, clock=None):
+def claim(api, wait_timeout=0, check_mode=False, clock=None, claim_token="tok-this"):
     clock = clock or Clock()
     result = _claim.NamespaceClaim(api, "mdc-simulation", "this-run", "ctl:7", wait_timeout=wait_timeout,
-                                   check_mode=check_mode, sleep=clock.sleep, clock=clock).claim()
+                                   check_mode=check_mode, sleep=clock.sleep, clock=clock,
+                                   claim_token=claim_token).claim()
     return result, clock
 
 
@@ -204,6 +221,7 @@ def test_the_claim_creates_a_missing_namespace_labelled_and_stamped():
     labels = api.created[0]["metadata"]["labels"]
     assert labels["defender.attack-simulation/run-id"] == "this-run"
     assert api.created[0]["metadata"]["annotations"][_claim.OWNER] == "ctl:7"
+    assert api.created[0]["metadata"]["annotations"][_claim.CLAIM_TOKEN] == "tok-this"
 
 
 def test_check_mode_reports_the_creation_and_creates_nothing():
@@ -226,6 +244,13 @@ def test_a_take_over_is_a_compare_and_swap_on_the_read_resource_version():
     name, body = api.patched[0]
     assert name == "mdc-simulation" and body["metadata"]["resourceVersion"] == "77"
     assert body["metadata"]["labels"]["defender.attack-simulation/run-id"] == "this-run"
+    assert body["metadata"]["annotations"][_claim.CLAIM_TOKEN] == "tok-this"
+
+
+def test_a_take_over_without_a_token_removes_the_gone_runs_token():
+    api = FakeApi([namespace(run_id="killed", expires_in=-5, claim_token="tok-killed")])
+    claim(api, claim_token=None)
+    assert api.patched[0][1]["metadata"]["annotations"][_claim.CLAIM_TOKEN] is None  # a merge patch's null deletes
 
 
 def test_a_409_on_take_over_means_another_run_took_it_first_and_is_refused():
@@ -262,9 +287,17 @@ def test_the_wait_for_a_live_run_ends_with_a_refusal_at_the_timeout():
 
 
 def test_the_runs_own_namespace_is_kept_unchanged():
-    api = FakeApi([namespace(run_id="this-run")])
+    api = FakeApi([namespace(run_id="this-run", owner="ctl:7", claim_token="tok-this")])
     result, _clock = claim(api)
     assert not result["changed"] and api.created == [] and api.patched == []
+
+
+def test_a_second_invocation_with_the_runs_id_is_refused_and_changes_nothing():
+    # Two runs given -e simulation_run_id=fixed-run-1: the second must not answer ok.
+    api = FakeApi([namespace(run_id="this-run", owner="ctl:6", claim_token="tok-first")])
+    with pytest.raises(KubeError, match=r"in use by run this-run .*\(another run with the same run id\)"):
+        claim(api, claim_token="tok-second")
+    assert api.created == [] and api.patched == []
 
 
 def test_a_read_error_names_the_namespace_and_the_reason():

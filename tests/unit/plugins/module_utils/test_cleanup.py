@@ -16,8 +16,9 @@ OURS = {"app.kubernetes.io/managed-by": "defender.attack_simulation", "defender.
 
 
 def obj(name, labels=None, **extra):
-    return SimpleNamespace(metadata=SimpleNamespace(name=name, labels=labels, annotations=None, resource_version="1"),
-                           **extra)
+    return SimpleNamespace(metadata=SimpleNamespace(name=name, labels=labels, annotations=None, resource_version="1",
+                                                    uid="uid-" + name),
+                           status=SimpleNamespace(phase="Active"), **extra)
 
 
 class FakeApi(object):
@@ -42,8 +43,8 @@ class FakeApi(object):
             raise ApiException(status=404)
         return self.namespace
 
-    def delete_namespace(self, name, **kw):
-        self.calls.append(("delete", "namespaces", name, kw.get("propagation_policy")))
+    def delete_namespace(self, name, body=None, **kw):
+        self.calls.append(("delete", "namespaces", name, (body or {}).get("propagationPolicy")))
         self._maybe_fail("delete", "namespaces")
         if not self.namespace_lingers:
             self.namespace = None
@@ -64,7 +65,7 @@ class FakeApi(object):
                 if kw.get("label_selector"):
                     items = [o for o in items if (o.metadata.labels or {}).get("app.kubernetes.io/managed-by")]
                 return SimpleNamespace(items=list(items))
-            self.calls.append((verb, plural, args[0], kw.get("grace_period_seconds")))
+            self.calls.append((verb, plural, args[0], (kw.get("body") or {}).get("gracePeriodSeconds")))
             self.objects[plural] = [o for o in self.objects.get(plural, []) if o.metadata.name != args[0]]
             return None
         return call
