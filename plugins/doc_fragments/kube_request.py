@@ -14,8 +14,9 @@ class ModuleDocFragment(object):
 options:
   request_timeout:
     description:
-      - Seconds each request to the API server may take, connecting and reading the answer; a request is not
-        retried. An API server that does not answer in time fails the module with a message naming the server.
+      - Seconds each request to the API server may take, connecting and reading the whole answer (wall clock, however
+        slowly the server sends it); a request is not retried. An API server that does not answer in time fails the
+        module with a message naming the server. A watch is bounded by the module's own timeout instead.
     type: int
     default: 20
 """

@@ -15,6 +15,7 @@ import traceback
 from contextlib import contextmanager
 
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.defender.attack_simulation.plugins.module_utils._deadline import DeadlinePassed, call_within
 from ansible_collections.defender.attack_simulation.plugins.module_utils._redact import redact_message
 
 
@@ -70,8 +71,8 @@ def simulation_names():
                 run_id_label=RUN_ID_LABEL)
 
 
-# Seconds one request to the API server may take, connecting and reading; without it a server that accepts
-# the connection and never answers would hold the run forever.
+# Seconds one request to the API server may take, connecting and reading the whole answer; without it a server
+# that accepts the connection and never answers (or answers a byte at a time) would hold the run forever.
 REQUEST_TIMEOUT = 20
 
 
@@ -120,13 +121,22 @@ def api_client(module):
 
 
 def bound_requests(client, seconds):
-    """Every request of ``client`` that sets no timeout of its own fails after ``seconds`` without an answer."""
+    """Every request of ``client`` that sets no timeout of its own fails after ``seconds`` without an answer, and
+    one that is not a watch (whose caller bounds it) fails after that many seconds of wall clock, its whole answer
+    read, however slowly the server sends it: urllib3's read timeout is per read, not per answer."""
     unbounded = client.rest_client.request
 
     def request(method, url, *args, **kwargs):
         if kwargs.get("_request_timeout") is None:
             kwargs["_request_timeout"] = seconds
-        return unbounded(method, url, *args, **kwargs)
+        if "watch=" in url or kwargs.get("_preload_content", True) is False:
+            return unbounded(method, url, *args, **kwargs)
+        try:
+            return call_within(_total_bound(kwargs["_request_timeout"]), "%s %s" % (method, url), _answered, unbounded,
+                               method, url, *args, **kwargs)
+        except DeadlinePassed as exc:
+            from urllib3.exceptions import ReadTimeoutError  # pylint: disable=import-outside-toplevel
+            raise ReadTimeoutError(None, url, str(exc))
 
     client.rest_client.request = request
     client.request_timeout = seconds
@@ -142,6 +152,23 @@ def api_call(method, *args, **kwargs):
         bound = getattr(client, "request_timeout", None)
         raise KubeError("the Kubernetes API server %s did not answer%s: %s" % (
             client.configuration.host, " within %s seconds (request_timeout)" % bound if bound else "", exc))
+
+
+def _answered(request, *args, **kwargs):
+    """The response of ``request`` with its body read: kubernetes 32 and later read it after request() returns
+    (RESTResponse.read keeps it for that later read); earlier versions read it inside request()."""
+    response = request(*args, **kwargs)
+    read = getattr(response, "read", None)
+    if callable(read):
+        read()
+    return response
+
+
+def _total_bound(request_timeout):
+    """The wall-clock bound of a request from its _request_timeout: seconds, or (connect, read) seconds."""
+    if isinstance(request_timeout, (tuple, list)):
+        return sum(part or 0 for part in request_timeout)
+    return request_timeout
 
 
 def core_api(module):

@@ -76,10 +76,14 @@ def readiness(pods, expected):
 
 
 def wait_ready(core, watch_class, namespace, names, label_selector, timeout, clock=None):
-    """Watch the pods until every one of ``names`` is Ready, one cannot start, or ``timeout`` seconds pass;
-    returns the readiness() summary. ``core`` is a kubernetes CoreV1Api, ``watch_class`` kubernetes.watch.Watch."""
+    """Watch the pods until every one of ``names`` is Ready, one cannot start, or ``timeout`` seconds pass (wall
+    clock, however slowly the API server sends the list or the watch's events); returns the readiness() summary.
+    ``core`` is a kubernetes CoreV1Api, ``watch_class`` kubernetes.watch.Watch."""
     import time
 
+    from ansible_collections.defender.attack_simulation.plugins.module_utils._deadline import (
+        DeadlinePassed, call_within, stream_until,
+    )
     from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
         ApiException, KubeError, api_reason,
     )
@@ -91,7 +95,11 @@ def wait_ready(core, watch_class, namespace, names, label_selector, timeout, clo
 
     def relist():
         try:
-            listing = core.list_namespaced_pod(namespace, label_selector=label_selector)
+            listing = call_within(max(deadline - clock(), 0.001), "list pods in namespace %s" % namespace,
+                                  core.list_namespaced_pod, namespace, label_selector=label_selector)
+        except DeadlinePassed:
+            raise KubeError("cannot list pods in namespace %s: no complete answer within the %s seconds of timeout"
+                            % (namespace, timeout))
         except ApiException as exc:
             raise KubeError("cannot list pods in namespace %s: %s" % (namespace, api_reason(exc)))
         except Exception as exc:  # pylint: disable=broad-except  # connection errors: say which call failed
@@ -110,9 +118,11 @@ def wait_ready(core, watch_class, namespace, names, label_selector, timeout, clo
             return summary
         remaining = max(1, int(deadline - clock()))
         try:
-            for event in watch_class().stream(core.list_namespaced_pod, namespace, label_selector=label_selector,
-                                              resource_version=resource_version, timeout_seconds=remaining,
-                                              _request_timeout=remaining + 5):
+            events = watch_class().stream(core.list_namespaced_pod, namespace, label_selector=label_selector,
+                                          resource_version=resource_version, timeout_seconds=remaining,
+                                          _request_timeout=remaining + 5)
+            # The server ends the watch after timeout_seconds if it is well; stream_until ends it at the deadline.
+            for event in stream_until(events, deadline, clock):
                 pod = event["object"]
                 if event["type"] == "ERROR" or not hasattr(pod, "metadata"):
                     resource_version = relist()  # the watch expired (410): start again from a fresh list

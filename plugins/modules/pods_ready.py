@@ -42,7 +42,9 @@ options:
     type: str
     default: app.kubernetes.io/managed-by=defender.attack_simulation
   timeout:
-    description: Seconds to wait.
+    description:
+      - Seconds to wait, wall clock, the list and the watch of the pods included, however slowly the API server
+        sends them.
     type: int
     default: 300
 requirements:
