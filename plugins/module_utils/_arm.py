@@ -9,6 +9,11 @@ RetryPolicy retries 429, 5xx, connection errors and read timeouts, honouring Ret
 ``max_retries`` and ``max_retry_wait``. Pages are read and checked here rather than through azure-mgmt-security's
 models: their deserializer fails a whole page on one malformed alert, and a malformed alert must only be skipped
 and counted. The token never leaves the pipeline: it is neither returned nor put in an error message.
+
+Deadlines are wall clock (``_deadline.py``): each request to ARM, its whole answer read, at most ``timeout``
+seconds (a socket timeout bounds each read only, and a server sending a byte at a time would hold it); a token
+request, azure-identity's own retries and its transport's timeouts included, at most ``timeout`` seconds times
+``max_retries + 1``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,10 +25,11 @@ import traceback
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 from ansible.module_utils.six.moves.urllib.parse import urlencode, urlparse
+from ansible_collections.defender.attack_simulation.plugins.module_utils._deadline import DeadlinePassed, call_within
 
 try:
     from azure.core import PipelineClient
-    from azure.core.exceptions import AzureError, ClientAuthenticationError
+    from azure.core.exceptions import AzureError, ClientAuthenticationError, ServiceResponseTimeoutError
     from azure.core.pipeline.policies import BearerTokenCredentialPolicy, HeadersPolicy, RetryPolicy
     from azure.core.pipeline.transport import RequestsTransport
     from azure.core.rest import HttpRequest
@@ -37,7 +43,8 @@ try:
 except ImportError:
     HAS_AZURE = False
     AZURE_IMPORT_ERROR = traceback.format_exc()
-    RetryPolicy = object  # the subclass below must still be definable for the import error to be reported
+    # the subclasses below must still be definable for the import error to be reported
+    RetryPolicy = RequestsTransport = object
 else:
     HAS_AZURE = True
     AZURE_IMPORT_ERROR = None
@@ -175,6 +182,50 @@ class BoundedRetryPolicy(RetryPolicy):
             self._sleep(delay)
 
 
+class _TokenTimedOut(Exception):
+    """No token within its bound. Not an AzureError, so that the retry loop does not retry it."""
+
+    def __init__(self, seconds):
+        super(_TokenTimedOut, self).__init__("no token within %s seconds" % seconds)
+        self.seconds = seconds
+
+
+class DeadlineCredential(object):
+    """``credential`` whose get_token returns within ``seconds`` of wall clock or raises _TokenTimedOut:
+    azure-identity retries a silent authority itself, each attempt with a 300 s read timeout."""
+
+    def __init__(self, credential, seconds):
+        self.credential = credential
+        self.seconds = seconds
+
+    def get_token(self, *scopes, **kwargs):
+        try:
+            return call_within(self.seconds, "token request", self.credential.get_token, *scopes, **kwargs)
+        except DeadlinePassed:
+            raise _TokenTimedOut(self.seconds)
+
+    def close(self):
+        close = getattr(self.credential, "close", None)
+        if close:
+            close()
+
+
+class DeadlineTransport(RequestsTransport):
+    """azure-core's requests transport with each request, its whole answer read, bounded by ``seconds`` of wall
+    clock; a request past it is a ServiceResponseTimeoutError, which the RetryPolicy retries as a read timeout."""
+
+    def __init__(self, seconds, **kwargs):
+        super(DeadlineTransport, self).__init__(**kwargs)
+        self.seconds = seconds
+
+    def send(self, request, **kwargs):  # pylint: disable=arguments-differ
+        try:
+            return call_within(self.seconds, "%s %s" % (request.method, request.url),
+                               super(DeadlineTransport, self).send, request, **kwargs)
+        except DeadlinePassed as exc:
+            raise ServiceResponseTimeoutError(str(exc))
+
+
 def _arm_error_text(response):
     try:
         error = response.json().get("error") or {}
@@ -190,14 +241,15 @@ class ArmClient(object):
         self.params = params
         self.endpoint = params["arm_endpoint"].rstrip("/")
         self.credential, self.identity = credential or build_credential(params)
+        self.credential = DeadlineCredential(self.credential, params["timeout"] * (params["max_retries"] + 1))
         self.retry = BoundedRetryPolicy(params["max_retries"], params["max_retry_wait"], sleep=sleep)
         verify = _verify_setting(params)
         self.client = PipelineClient(self.endpoint, policies=[
             HeadersPolicy({"Accept": "application/json"}),
             self.retry,
             BearerTokenCredentialPolicy(self.credential, self.endpoint + "/.default"),
-        ], transport=RequestsTransport(connection_verify=verify, connection_timeout=params["timeout"],
-                                       read_timeout=params["timeout"]))
+        ], transport=DeadlineTransport(params["timeout"], connection_verify=verify,
+                                       connection_timeout=params["timeout"], read_timeout=params["timeout"]))
 
     @property
     def retries(self):
@@ -213,6 +265,11 @@ class ArmClient(object):
         except ClientAuthenticationError as exc:
             raise ArmError(self._scrub("%s: could not get a token for %s/.default as %s: %s"
                                        % (what, self.endpoint, self.identity, exc.message or exc)))
+        except _TokenTimedOut as exc:
+            raise ArmError("%s: could not get a token for %s/.default as %s: the authority gave no complete answer "
+                           "within %s seconds (timeout=%d times max_retries=%d + 1)"
+                           % (what, self.endpoint, self.identity, exc.seconds, self.params["timeout"],
+                              self.params["max_retries"]), transient=True)
         except _RetryBudgetExceeded as exc:
             raise ArmError(
                 "%s: ARM asked to wait %.0f s more (%s) after %d retries (%.0f s waited; max_retries=%d, "

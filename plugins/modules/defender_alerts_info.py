@@ -117,7 +117,12 @@ options:
     default: 300
   timeout:
     description:
-      - Seconds to wait for each HTTP response from ARM.
+      - Seconds one HTTP request to ARM may take, its whole answer read, by the wall clock (an answer sent a byte at a
+        time is cut there and retried as a read timeout).
+      - Getting the access token, the authority's answers and C(azure-identity)'s own retries included, may take
+        O(timeout) times O(max_retries) + 1 seconds.
+      - So one listing takes at most that, plus O(max_pages) times (O(max_retries) + 1) times O(timeout), plus
+        O(max_retry_wait).
     type: int
     default: 30
   since:

@@ -27,6 +27,8 @@ Scenario (JSON; file at start, or POST /_control/scenario at any time, which als
    "unavailable": {"on": [3]},                     # 503 on these list requests
    "disconnect": {"on": [1]},                      # close the connection without an answer (a connection error)
    "stall": {"on": [1], "seconds": 5},             # answer only after this long (a read timeout for the client)
+   "trickle": {"on": [1], "seconds": 2},           # send the answer one byte every this many seconds (2 min at most)
+   "token_silence": {"seconds": 60},               # the token endpoint takes the request and says nothing this long
    "raw": {"on": [1], "body": null},               # answer 200 with this JSON body instead of an alert page
    "loop": true,                                   # every nextLink points back to the first page
    "alerts": [{"name": "...", "subscription": "...", "resource_group": "...", "location": "westeurope",
@@ -55,7 +57,10 @@ from urllib.parse import parse_qs, urlencode, urlparse
 API_VERSION = "2022-01-01"
 DEFAULT_SCENARIO = dict(tenant="00000000-0000-0000-0000-0000000000aa", client_id="11111111-2222-3333-4444-555555555555",
                         client_secret="s3cr3t-value-do-not-print", page_size=50, forbidden=[], throttle={},
-                        unavailable={}, disconnect={}, stall={}, raw={}, loop=False, alerts=[])
+                        unavailable={}, disconnect={}, stall={}, raw={}, trickle={}, token_silence={}, loop=False,
+                        alerts=[])
+# No slow answer lasts longer than this, whatever a scenario asks: a loop that always ends.
+SLOW_CAP = 120
 
 
 def make_certificate(state_dir):
@@ -154,7 +159,7 @@ class Handler(BaseHTTPRequestHandler):
     def base(self):
         return "https://127.0.0.1:%d" % self.server.server_address[1]
 
-    def reply(self, status, body, headers=None):
+    def reply(self, status, body, headers=None, pace=None):
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -162,7 +167,19 @@ class Handler(BaseHTTPRequestHandler):
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(data)
+        if not pace:
+            return self.wfile.write(data)
+        ends = time.monotonic() + SLOW_CAP
+        for byte in data:  # one byte every `pace` seconds: each read gets an answer, the response never ends
+            if time.monotonic() > ends:
+                return None
+            try:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+            except OSError:  # the client gave up
+                return None
+            time.sleep(pace)
+        return None
 
     def record(self, status, **extra):
         with self.state.lock:
@@ -216,6 +233,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def token(self, tenant, form):
         scenario = self.state.scenario
+        if scenario.get("token_silence"):
+            self.record(0, silent=True)
+            time.sleep(min(scenario["token_silence"].get("seconds", 60), SLOW_CAP))
+            self.close_connection = True
+            return None
         first = dict((k, v[0]) for k, v in form.items())
         good = (tenant == scenario["tenant"] and first.get("client_id") == scenario["client_id"]
                 and first.get("client_secret") == scenario["client_secret"]
@@ -288,7 +310,8 @@ class Handler(BaseHTTPRequestHandler):
             body["nextLink"] = "%s%s?%s" % (self.base(), urlparse(self.path).path,
                                             urlencode({"api-version": API_VERSION, "$skipToken": skip + size}))
         self.record(200, alerts=len(page), list_call=calls)
-        self.reply(200, body)
+        trickle = scenario.get("trickle") or {}
+        self.reply(200, body, pace=trickle.get("seconds", 2) if number in trickle.get("on", []) else None)
 
 
 def main(argv=None):

@@ -340,6 +340,43 @@ def test_a_read_timeout_is_retried(env, arm):
     assert result["retries"] >= 1 and [a["name"] for a in result["alerts"]] == ["a"]
 
 
+# Wall-clock bounds: the module's process starts Ansible and imports azure-identity, about 5 s; the margin allows it.
+STARTUP_MARGIN = 12
+
+
+def timed_module(env, arm, **args):
+    started = time.monotonic()
+    proc, result = run_module(env, arm, process_timeout=300, **args)
+    return proc, result, time.monotonic() - started
+
+
+def test_an_answer_sent_one_byte_at_a_time_is_cut_at_timeout_and_retried(env, arm):
+    # One byte every second: each read gets an answer, so a per-read timeout never fires.
+    arm.scenario(trickle={"on": [1], "seconds": 1}, alerts=[alert("a", IMDS)])
+    proc, result, seconds = timed_module(env, arm, timeout=3, max_retries=1)
+    assert proc.returncode == 0, proc.stdout
+    assert result["retries"] == 1 and [a["name"] for a in result["alerts"]] == ["a"]
+    assert seconds < 3 + STARTUP_MARGIN, "timeout=3 let a slow answer hold the listing %.0f s" % seconds
+
+
+def test_an_answer_always_sent_one_byte_at_a_time_fails_within_the_retries_bound(env, arm):
+    arm.scenario(trickle={"on": [1, 2, 3], "seconds": 1}, alerts=[alert("a", IMDS)])
+    proc, result, seconds = timed_module(env, arm, timeout=3, max_retries=2)
+    assert proc.returncode != 0 and result["transient"] is True
+    assert "no complete answer within 3 seconds" in result["msg"]
+    assert seconds < 3 * 3 + 4 + STARTUP_MARGIN, "3 attempts of 3 s (and back-off) took %.0f s" % seconds
+
+
+def test_a_silent_authority_fails_within_timeout_times_the_attempts(env, arm):
+    arm.scenario(token_silence={"seconds": 120}, alerts=[alert("a", IMDS)])
+    proc, result, seconds = timed_module(env, arm, timeout=3, max_retries=2)
+    assert proc.returncode != 0
+    assert "could not get a token" in result["msg"] and "no complete answer within 9 seconds" in result["msg"]
+    assert result["transient"] is True and SECRET not in proc.stdout + proc.stderr
+    assert seconds < 9 + STARTUP_MARGIN, "a silent authority held the module %.0f s" % seconds
+    assert arm.list_requests() == []
+
+
 @pytest.mark.parametrize("body, shape", [([], "got list"), (None, "got NoneType"), ({"value": "x"}, "'value' of type str"),
                                          ({"value": None}, "'value' of type NoneType"), ({}, "'value' of type NoneType")])
 def test_a_page_that_is_not_an_alert_list_fails_cleanly_and_as_transient(env, arm, body, shape):
