@@ -126,6 +126,13 @@ def test_an_unreadable_expiry_counts_as_not_expired():
     assert decide(unreadable).action == _claim.REFUSE
 
 
+def test_an_expiry_out_of_range_counts_as_not_expired_instead_of_crashing():
+    # 0001-01-01T00:00:00+01:00 is before year 1 in UTC: it overflowed datetime ("date value out of range").
+    odd = holder()._replace(expires_at="0001-01-01T00:00:00+01:00")
+    assert decide(odd).action == _claim.REFUSE
+    assert _claim.holder_info(odd, NOW)["live"] is True
+
+
 # Is the owner gone (the one impure input of the decision).
 
 def test_a_live_run_on_this_controller_is_not_abandoned():
