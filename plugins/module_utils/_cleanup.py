@@ -27,7 +27,7 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._deadli
     DeadlinePassed, call_within, stream_until,
 )
 from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
-    MANAGED_BY_LABEL, MANAGED_BY_SELECTOR, MANAGED_BY_VALUE, RUN_ID_LABEL, ApiException, api_reason,
+    MANAGED_BY_LABEL, MANAGED_BY_SELECTOR, MANAGED_BY_VALUE, ApiException, api_reason,
 )
 from ansible_collections.defender.attack_simulation.plugins.module_utils._time import utcnow
 
@@ -176,8 +176,8 @@ class Release(object):
         if self.claim_token is not None and holder.claim_token != self.claim_token:
             return self.outcome("skipped", [], "namespace %s is held by another run with the same run id (%s): its "
                                 "claim token is not this run's; left as it is" % (self.name, holder.describe()))
-        if self.refuse_live and not holder.terminating and not is_abandoned(holder, utcnow(),
-                                                                              owner_is_gone(holder.owner)):
+        live = not holder.terminating and not is_abandoned(holder, utcnow(), owner_is_gone(holder.owner))
+        if self.refuse_live and live:
             return self.outcome("failed", [], "namespace %s is in use by %s: that run is still alive and cleans up "
                                 "after itself; nothing was deleted" % (self.name, holder.describe()))
         return None

@@ -9,8 +9,9 @@ It serves the few paths the collection's cleanup, claim and pod watch use (names
 network policies, service accounts, secrets, config maps and persistent volume claims in a namespace), keeps
 uid and resourceVersion as Kubernetes does, and honours DeleteOptions' preconditions (409 on a mismatch).
 ``before(method, path_part, action)`` runs ``action(server)`` once, before the first request that matches is
-answered (a path part that ends with "$" must end the path). ``slow(method, path_part, seconds)`` sends the answers to matching requests one byte every ``seconds``,
-``hang(method, path_part)`` never answers them; both end when the test ends (``close``) or after ``CAP`` seconds."""
+answered (a path part that ends with "$" must end the path). ``slow(method, path_part, seconds)`` sends the
+answers to matching requests one byte every ``seconds``, ``hang(method, path_part)`` never answers them; both end
+when the test ends (``close``) or after ``CAP`` seconds."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -228,9 +229,9 @@ def unmet(obj, options):
     meta = obj["metadata"]
     for field, key in (("uid", "uid"), ("resourceVersion", "resourceVersion")):
         if preconditions.get(field) is not None and preconditions[field] != meta[key]:
-            return status_body(409, "Conflict", "Operation cannot be fulfilled on %s \"%s\": Precondition failed: "
-                               "%s: %s, %s: %s" % (obj["kind"], meta["name"], field, preconditions[field], field,
-                                                    meta[key]))
+            message = "Operation cannot be fulfilled on %s \"%s\": Precondition failed: %s: %s, %s: %s" % (
+                obj["kind"], meta["name"], field, preconditions[field], field, meta[key])
+            return status_body(409, "Conflict", message)
     return None
 
 
