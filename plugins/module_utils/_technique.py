@@ -20,6 +20,7 @@ import socket
 import time
 from contextlib import contextmanager
 
+from ansible_collections.defender.attack_simulation.plugins.module_utils._deadline import DeadlinePassed, call_within
 from ansible_collections.defender.attack_simulation.plugins.module_utils._records import (
     MARKER_DURATION,
     MARKER_HTTP_STATUS,
@@ -39,6 +40,8 @@ PLAIN_COMMANDS = {"webshell.whoami": "whoami"}
 # Seconds the controller waits beyond curl's own -m for the exec to end (websocket setup, curl's exit).
 EXEC_GRACE = 15
 CONNECT_TIMEOUT = 10
+# Seconds websocket-client's close waits for the server's close frame.
+CLOSE_WAIT = 3
 # curl's exit statuses for a request that never reached the web shell: the victim's name did not resolve (6), or no
 # connection was made (7). Right after the victim is replaced (a run right after another, a killed run's pods), the
 # cluster's DNS may still answer the old pod's address until its record expires (5 s in CoreDNS's kubernetes plugin).
@@ -91,7 +94,19 @@ def exec_in_pod(api_client, namespace, pod, container, argv, timeout, connect_ti
     """Run ``argv`` in the pod's container and wait at most ``timeout`` seconds.
 
     Returns dict(stdout, stderr, rc, timed_out, error): ``error`` says why the exec itself failed (it names
-    the pod and the API's reason); ``rc`` is the program's exit status."""
+    the pod and the API's reason); ``rc`` is the program's exit status. The whole exec, connecting and closing
+    included, ends within 2 * ``connect_timeout`` + ``timeout`` + CLOSE_WAIT seconds of wall clock, however slowly
+    the API server sends its frames (each read is bounded, a frame sent a byte at a time is not): past that it is
+    ``timed_out``, its output lost."""
+    bound = 2 * connect_timeout + timeout + CLOSE_WAIT
+    try:
+        return call_within(bound, "exec", _exec_in_pod, api_client, namespace, pod, container, argv, timeout,
+                           connect_timeout)
+    except DeadlinePassed:
+        return dict(stdout="", stderr="", rc=None, timed_out=True, error=None)
+
+
+def _exec_in_pod(api_client, namespace, pod, container, argv, timeout, connect_timeout):
     where = "pod %s/%s container %s" % (namespace, pod, container)
     try:
         with _connect_bounded(api_client.configuration.host, connect_timeout):

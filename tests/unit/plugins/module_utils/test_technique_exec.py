@@ -186,3 +186,19 @@ def test_a_technique_that_never_ends_times_out_at_its_bound(server):
     result, elapsed = exec_bounded(server)
     assert (result["timed_out"], result["rc"], result["error"]) == (True, None, None)
     assert TIMEOUT <= elapsed < TIMEOUT + CLOSE_WAIT + 1
+
+
+def technique_whose_frame_comes_a_byte_at_a_time(connection, server):
+    """Output in one frame sent a byte every half second: each read gets an answer within the connect timeout."""
+    upgrade(connection, server)
+    for byte in frame(1, b"x" * 100):  # 51 s at this pace; the server's socket gives up after HARD_BOUND anyway
+        connection.sendall(bytes([byte]))
+        if server.stopped.wait(0.5):
+            return
+
+
+@pytest.mark.parametrize("server", [technique_whose_frame_comes_a_byte_at_a_time], indirect=True, ids=["trickle"])
+def test_a_frame_sent_a_byte_at_a_time_times_out_at_the_exec_s_wall_clock_bound(server):
+    result, elapsed = exec_bounded(server)
+    assert (result["timed_out"], result["rc"], result["error"]) == (True, None, None)
+    assert elapsed < 2 * CONNECT_TIMEOUT + TIMEOUT + CLOSE_WAIT + 1
