@@ -6,12 +6,15 @@ victim's events of one technique's window, tests/harness unit-tests them on reco
 import os
 import re
 
-PLACEHOLDER = re.compile(r"<[A-Za-z0-9_]+>")
+PLACEHOLDER = re.compile(r"(<[A-Za-z0-9_]+\??>)")
 
 
 def text_pattern(expected, suffixes=("",)):
-    """A regex for an expected argument or path: each <placeholder> stands for non-empty text, then a suffix."""
-    body = "(?:.+)".join(re.escape(part) for part in PLACEHOLDER.split(expected))
+    """A regex for an expected argument or path: each <placeholder> stands for non-empty text, each <placeholder?>
+    for any text (empty too: what a service that did not answer gave), then a suffix."""
+    parts = PLACEHOLDER.split(expected)  # literal, placeholder, literal, ...
+    body = "".join(re.escape(part) if index % 2 == 0 else ("(?:.*)" if part.endswith("?>") else "(?:.+)")
+                   for index, part in enumerate(parts))
     tail = "|".join(re.escape(s) for s in suffixes)
     return re.compile("^%s(?:%s)$" % (body, tail), re.DOTALL)
 
