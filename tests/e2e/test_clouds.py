@@ -144,8 +144,8 @@ def cloud_run(request, core, tmp_path_factory):
             arm = FakeArm(tmp / "arm", arm_alerts(20))
             variables.update(verify=True, verify_arm_endpoint=arm.url, verify_authority=arm.url, verify_ca_cert=arm.ca,
                              verify_deadline=120, verify_poll_interval=2)
-            env.update(AZURE_CLIENT_ID=ARM["client_id"], AZURE_SECRET=ARM["client_secret"], AZURE_TENANT=ARM["tenant"],
-                       AZURE_SUBSCRIPTION_ID=AzureImds.compute["subscriptionId"])
+            # No subscription and no cluster given: both come from the AKS node.
+            env.update(AZURE_CLIENT_ID=ARM["client_id"], AZURE_SECRET=ARM["client_secret"], AZURE_TENANT=ARM["tenant"])
         result.run = playbook(variables, "-vvv", env=env)
         assert result.run.report, result.run
         result.token = victim_token()
