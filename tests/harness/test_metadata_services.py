@@ -115,8 +115,8 @@ def test_aws_requires_an_imdsv2_session_with_a_valid_ttl(aws):
     assert ask(aws, AWS_ROLES)[0] == 401  # IMDSv1 refused
     assert ask(aws, "/latest/api/token", method="PUT")[0] == 400
     assert ask(aws, "/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "21601"})[0] == 400
-    assert ask(aws, "/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "21600",
-                                                                 "X-Forwarded-For": "10.0.0.1"})[0] == 403
+    forwarded = {"X-aws-ec2-metadata-token-ttl-seconds": "21600", "X-Forwarded-For": "10.0.0.1"}
+    assert ask(aws, "/latest/api/token", method="PUT", headers=forwarded)[0] == 403
     status, session, headers = ask(aws, "/latest/api/token", method="PUT",
                                    headers={"X-aws-ec2-metadata-token-ttl-seconds": "21600"})
     assert status == 200 and len(session) == 56 and headers["X-Aws-Ec2-Metadata-Token-Ttl-Seconds"] == "21600"
