@@ -74,9 +74,9 @@ def test_outside_the_sealed_namespace_no_service_goes_on_the_metadata_address():
 
 
 def test_azure_needs_the_metadata_header_and_an_api_version(azure):
-    status, body, _ = ask(azure, AZURE_COMPUTE % "location")
+    status, body, _headers = ask(azure, AZURE_COMPUTE % "location")
     assert status == 400 and "Required metadata header not specified" in body
-    status, body, _ = ask(azure, "/metadata/instance/compute/location?format=text", headers={"Metadata": "true"})
+    status, body, _headers = ask(azure, "/metadata/instance/compute/location?format=text", headers={"Metadata": "true"})
     assert status == 400 and "api-version was not specified" in body
     assert ask(azure, AZURE_COMPUTE % "location", method="PUT", headers={"Metadata": "true"})[0] == 405
 
@@ -84,7 +84,7 @@ def test_azure_needs_the_metadata_header_and_an_api_version(azure):
 def test_azure_compute_fields_are_text_and_name_an_aks_node_resource_group(azure):
     fields = {name: ask(azure, AZURE_COMPUTE % name, headers={"Metadata": "true"}) for name in
               ("subscriptionId", "resourceGroupName", "location")}
-    assert all(status == 200 for status, _, _ in fields.values())
+    assert all(status == 200 for status, _body, _headers in fields.values())
     group, location = fields["resourceGroupName"][1], fields["location"][1]
     assert group == "MC_sim-rg_sim-aks_westeurope" and location == "westeurope"
     # The original's parser of the cluster name, on what this IMDS answers.
@@ -92,14 +92,14 @@ def test_azure_compute_fields_are_text_and_name_an_aks_node_resource_group(azure
 
 
 def test_azure_token_fails_without_an_identity_and_answers_the_kubelet_identitys_msi_res_id(azure):
-    status, body, _ = ask(azure, AZURE_TOKEN, headers={"Metadata": "true"})
+    status, body, _headers = ask(azure, AZURE_TOKEN, headers={"Metadata": "true"})
     assert status == 400 and "Multiple user assigned identities exist" in json.loads(body)["error_description"]
     sub, group = azure.compute["subscriptionId"], azure.compute["resourceGroupName"]
     wrong = "/subscriptions/%s/resourcegroups/%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/x" % (sub, group)
-    status, body, _ = ask(azure, AZURE_TOKEN + "&msi_res_id=" + wrong, headers={"Metadata": "true"})
+    status, body, _headers = ask(azure, AZURE_TOKEN + "&msi_res_id=" + wrong, headers={"Metadata": "true"})
     assert status == 400 and json.loads(body)["error_description"] == "Identity not found"
     identity = wrong[:-1] + "sim-aks-agentpool"  # what the original derives from the compute fields
-    status, body, _ = ask(azure, AZURE_TOKEN + "&msi_res_id=" + identity, headers={"Metadata": "true"})
+    status, body, _headers = ask(azure, AZURE_TOKEN + "&msi_res_id=" + identity, headers={"Metadata": "true"})
     assert status == 200
     answer = json.loads(body)
     assert answer["token_type"] == "Bearer" and answer["resource"] == "https://management.azure.com"
@@ -125,9 +125,9 @@ def test_aws_requires_an_imdsv2_session_with_a_valid_ttl(aws):
 
 def test_aws_lists_the_node_role_and_answers_its_credentials_pretty_printed(aws):
     session = ask(aws, "/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "21600"})[1]
-    status, roles, _ = ask(aws, AWS_ROLES, headers={"X-aws-ec2-metadata-token": session})
+    status, roles, _headers = ask(aws, AWS_ROLES, headers={"X-aws-ec2-metadata-token": session})
     assert status == 200 and roles == aws.role
-    status, body, _ = ask(aws, AWS_ROLES + "/" + roles, headers={"X-aws-ec2-metadata-token": session})
+    status, body, _headers = ask(aws, AWS_ROLES + "/" + roles, headers={"X-aws-ec2-metadata-token": session})
     credentials = json.loads(body)
     assert status == 200 and credentials["Code"] == "Success" and credentials["Type"] == "AWS-HMAC"
     assert credentials["AccessKeyId"].startswith("ASIA") and len(credentials["SecretAccessKey"]) == 40
@@ -142,7 +142,7 @@ def test_gcp_needs_the_metadata_flavor_header(gcp):
     status, body, headers = ask(gcp, GCP_TOKEN)
     assert status == 403 and "Missing Metadata-Flavor:Google header" in body and headers["Metadata-Flavor"] == "Google"
     assert ask(gcp, GCP_TOKEN, headers={"Metadata-Flavor": "Google", "X-Forwarded-For": "10.0.0.1"})[0] == 403
-    status, body, _ = ask(gcp, "/computeMetadata/v1/", headers={"Metadata-Flavor": "Google"})
+    status, body, _headers = ask(gcp, "/computeMetadata/v1/", headers={"Metadata-Flavor": "Google"})
     assert status == 200 and body.splitlines() == ["instance/", "oslogin/", "project/"]
 
 
@@ -155,7 +155,7 @@ def test_gcp_token_is_compact_json_the_originals_expression_reads_whole(gcp):
 
 def test_each_service_refuses_what_the_other_clouds_ask(any_service):
     """The answers the scripts' other branches meet: no token, and curl -f fails (a status of 400 or more)."""
-    gcp_status, gcp_body, _ = ask(any_service, GCP_TOKEN, headers={"Metadata-Flavor": "Google"})
+    gcp_status, gcp_body, _headers = ask(any_service, GCP_TOKEN, headers={"Metadata-Flavor": "Google"})
     put_status = ask(any_service, "/latest/api/token", method="PUT",
                      headers={"X-aws-ec2-metadata-token-ttl-seconds": "21600"})[0]
     if any_service.cloud != "gcp":
