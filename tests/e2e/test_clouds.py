@@ -2,9 +2,9 @@
 IMDSv2) and GCP (GKE), each from its stand-in on 169.254.169.254 inside the sealed namespace (metadata_services.py)
 and, for a cloud, a Node as that platform registers it (cloud_nodes.py).
 
-Per cloud, one run of the collection (scenarios lateral_movement and secrets, at -vvv, the AWX artifact printed),
-then Microsoft's two scripts (original_scripts.py) sent to the same victim under the same stand-in, the way the
-original attacker sends them. The eBPF recorder (tests/cluster/recorder.py) saw both; the tests check:
+Per cloud, one run of the collection (every scenario: all and webshell, at -vvv, the AWX artifact printed), then
+Microsoft's scenario scripts (original_scripts.py) sent to the same victim under the same stand-in, one request each,
+the way the original attacker sends them. The eBPF recorder (tests/cluster/recorder.py) saw both; the tests check:
 - what the collection found and printed, and that no secret a service handed out (nor the victim's service-account
   token) is whole, or its second half, in the output, the report files or the artifact;
 - every process the original started in the victim is started by the collection too, same program, the original's
@@ -27,8 +27,9 @@ import pytest
 from cloud_nodes import CloudNode
 from conftest import NAMESPACE, ROOT, Run, in_the_sealed_namespace, playbook_command
 from metadata_services import SERVICES, AzureImds
-from original_scripts import SCRIPTS, web_shell_command
+from original_scripts import web_shell_command
 from signal_match import check_row, describe, describe_exec, pair_processes
+from test_signals import resolve_in_cluster
 
 sys.path.insert(0, str(ROOT / ".venv" / "collections"))
 sys.path.insert(0, str(ROOT / "tests" / "cluster"))
@@ -38,8 +39,9 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._record
 from recorder import Recorder, to_epoch  # noqa: E402
 
 CLOUDS = ("none", "azure", "aws", "gcp")
-SCENARIOS = ["lateral_movement", "secrets"]
-TECHNIQUES = [t["id"] for t in _catalog.techniques_for(SCENARIOS)]
+SCENARIOS = ["all", "webshell"]
+TECHNIQUES = [t["id"] for t in _catalog.techniques_for(_catalog.normalize_scenarios(SCENARIOS))]
+ORIGINALS = ["recon", "lateral_movement", "secrets", "crypto", "ti_domain", "webshell"]
 SLACK = 0.002
 TOKEN_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 IMDS = "169.254.169.254"
@@ -73,7 +75,7 @@ class FakeArm:
 
 
 def arm_alerts(seconds_from_now):
-    """Defender's alerts of lateral_movement and secrets, raised on the AKS cluster that the nodes name."""
+    """Defender's alerts of every scenario, raised on the AKS cluster that the nodes name."""
     def iso(offset):
         moment = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=offset)
         return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
@@ -81,7 +83,7 @@ def arm_alerts(seconds_from_now):
                  location="westeurope", display_name=alert["display_name"], cluster_resource_id=AKS_ID,
                  compromised_entity="sim-aks", namespace=NAMESPACE, start=iso(seconds_from_now - 1),
                  generated=iso(seconds_from_now))
-            for index, alert in enumerate(_catalog.alerts_for(SCENARIOS))]
+            for index, alert in enumerate(_catalog.alerts_for(_catalog.normalize_scenarios(SCENARIOS)))]
 
 
 def victim_token():
@@ -94,7 +96,7 @@ def send_original(scenario):
     the window it ran in (epoch seconds) and its output (secrets barely cut: never shown)."""
     started = time.time()
     done = subprocess.run(["kubectl", "exec", "-n", NAMESPACE, _kube.ATTACKER, "-c", _kube.ATTACKER, "--",
-                           "curl", "-s", "-G", "--data-urlencode", "cmd=" + web_shell_command(SCRIPTS[scenario]),
+                           "curl", "-s", "-G", "--data-urlencode", "cmd=" + web_shell_command(scenario),
                            "http://%s/ws.php" % _kube.VICTIM], capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, "sending the original %s script failed: exit %s" % (scenario, done.returncode)
     return (started - SLACK, time.time() + SLACK), done.stdout
@@ -107,7 +109,7 @@ class CloudRun:
         self.cloud = cloud
         self.service = self.run = self.token = None
         self.original_output, self.original_events, self.our_events, self.records = {}, [], [], {}
-        self.replacements = []
+        self.replacements, self.addresses = [], {}
 
     def cut(self, text):
         """Text safe to print: the service's secrets and the victim's token as placeholders, then redact."""
@@ -154,8 +156,11 @@ def cloud_run(request, core, tmp_path_factory):
         assert result.run.report, result.cut(repr(result.run))
         result.token = victim_token()
         windows = {}
-        for scenario in SCENARIOS:
+        for scenario in ORIGINALS:
             windows[scenario], result.original_output[scenario] = send_original(scenario)
+        # While the namespace is there: the names the rows connect to, as the victim resolves them.
+        result.addresses = {row["address"]: resolve_in_cluster(row["address"]) for technique_id in TECHNIQUES
+                            for row in _signals.signals(technique_id, cloud) if row["event"] == "connect"}
     finally:
         cleanup = subprocess.run(playbook_command("cleanup.yml", {}), cwd=ROOT, capture_output=True, text=True,
                                  timeout=600, check=False)
@@ -181,7 +186,7 @@ def cloud_run(request, core, tmp_path_factory):
         started = to_epoch(record["started"])
         finished = to_epoch(record["finished"]) if record.get("finished") else started + record["duration"]
         result.our_events.append((technique_id, victim(started - SLACK, finished + SLACK)))
-    result.original_events = [(scenario, victim(*windows[scenario])) for scenario in SCENARIOS]
+    result.original_events = [(scenario, victim(*windows[scenario])) for scenario in ORIGINALS]
     write_summary(result)
     return result
 
@@ -197,7 +202,7 @@ def comparison(result):
 def write_summary(result):
     pairs, missing, extra = comparison(result)
     lines = ["# Clouds: %s (%s)" % (result.cloud, datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC")), "",
-             "Microsoft's lateral-movement and secrets scripts and the collection's techniques, sent to the same "
+             "Microsoft's scenario scripts and the collection's techniques (all and webshell), sent to the same "
              "victim under the same metadata service; processes recorded in the victim under php-fpm.", "",
              "Original processes reproduced: %d of %d" % (len(pairs), len(pairs) + len(missing)), ""]
     lines += ["- reproduced: `%s`" % result.cut(describe_exec(original)) for original, _ in pairs]
@@ -274,11 +279,11 @@ def test_the_collection_asks_the_metadata_service_only_what_the_original_asks(cl
     assert not ours, "\n".join(cloud_run.cut(describe_exec(e)) for e in ours)
 
 
-@pytest.mark.parametrize("technique_id", ["lateral_movement.metadata_token", "secrets.cloud_secret_env"])
+@pytest.mark.parametrize("technique_id", TECHNIQUES)
 def test_each_event_of_the_clouds_row_is_seen(cloud_run, technique_id):
     events = dict(cloud_run.our_events)[technique_id]
     rows = _signals.signals(technique_id, cloud_run.cloud)
-    found = check_row(rows, events, lambda address: {address}, lambda e: True, _signals.WEB_SHELL_SUFFIXES)
+    found = check_row(rows, events, cloud_run.addresses.get, lambda e: True, _signals.WEB_SHELL_SUFFIXES)
     missing = [describe(row) for row, event in zip(rows, found) if event is None]
     assert not missing, "%s on %s: not seen: %s" % (technique_id, cloud_run.cloud, missing)
 
@@ -294,6 +299,6 @@ def test_the_cluster_identity_comes_from_the_nodes_on_aks_only(cloud_run):
     assert cluster["subscription_id"] == AzureImds.compute["subscriptionId"]
     verification = cloud_run.run.report["verification"]
     assert verification and verification["missing"] == [], cloud_run.cut(json.dumps(verification)[:3000])
-    assert verification["seen"] == verification["expected"] == len(_catalog.alerts_for(SCENARIOS))
+    assert verification["seen"] == verification["expected"] == len(_catalog.alerts_for(_catalog.normalize_scenarios(SCENARIOS)))
     assert sorted(a["display_name"] for a in verification["alerts"] if a["status"] == "seen") == \
-        sorted(a["display_name"] for a in _catalog.alerts_for(SCENARIOS))
+        sorted(a["display_name"] for a in _catalog.alerts_for(_catalog.normalize_scenarios(SCENARIOS)))
