@@ -14,6 +14,8 @@ from kubernetes import client, config
 
 from metadata_services import AzureImds, in_the_sealed_namespace  # noqa: F401  (in_the_sealed_namespace: for the tests)
 
+FakeAzureMetadata = AzureImds  # the name tests used before the stand-ins of every cloud (metadata_services.py)
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NAMESPACE = "mdc-simulation"
 OWNED = "app.kubernetes.io/managed-by=defender.attack_simulation"
