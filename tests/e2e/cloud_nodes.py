@@ -79,23 +79,34 @@ def _pods_on(core, name):
 
 
 def remove_stand_in_nodes(core, timeout=90):
-    """Delete every stand-in Node and wait until it and the pods bound to it are gone."""
+    """Delete every stand-in Node and wait until it and the pods bound to it are gone. Kubernetes removes such a
+    pod by itself (the DaemonSet controller, or the pod garbage collector); one still there after half the time,
+    bound to a Node that no longer exists, is deleted."""
     names = [n.metadata.name for n in core.list_node(label_selector=STAND_IN_LABEL + "=true").items]
     for name in names:
-        try:
-            core.delete_node(name)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-    deadline = time.monotonic() + timeout
+        _delete(core.delete_node, name)
+    started = time.monotonic()
     while names:
         left = [n.metadata.name for n in core.list_node(label_selector=STAND_IN_LABEL + "=true").items]
         pods = [pod for name in names for pod in _pods_on(core, name)]
         if not left and not pods:
             return
-        if time.monotonic() > deadline:
+        waited = time.monotonic() - started
+        if waited > timeout:
             raise AssertionError("stand-in nodes or their pods still there after %s s: %s" % (timeout, left + pods))
+        if not left and waited > timeout / 2:
+            for pod in pods:
+                namespace, name = pod.split("/", 1)
+                _delete(core.delete_namespaced_pod, name, namespace, grace_period_seconds=0)
         time.sleep(1)
+
+
+def _delete(method, *args, **kwargs):
+    try:
+        method(*args, **kwargs)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
 
 
 class CloudNode:

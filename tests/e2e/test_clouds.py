@@ -15,6 +15,7 @@ the way the original attacker sends them. The eBPF recorder (tests/cluster/recor
   cluster being named; on EKS and GKE nothing is taken for an AKS identity.
 A summary per cloud goes to reports/clouds-<cloud>-<time>.md and is printed (pytest -s shows it).
 """
+import contextlib
 import datetime
 import json
 import os
@@ -139,19 +140,24 @@ def cloud_run(request, core, tmp_path_factory):
     result = CloudRun(cloud)
     variables = dict(scenario=SCENARIOS, keep_objects=True, report_dir=str(tmp / "reports"))
     env = {"ANSIBLE_SHOW_CUSTOM_STATS": "true"}
-    node = arm = None
-    try:
-        result.service = SERVICES[cloud]() if cloud != "none" else None
+    cleanup = []
+    # Everything comes off again, in reverse order, even when one part fails to go (ExitStack runs them all).
+    with contextlib.ExitStack() as stack:
+        if cloud != "none":
+            result.service = stack.enter_context(SERVICES[cloud]())
+            stack.enter_context(CloudNode(core, cloud))
         result.replacements = [(secret, "<%s secret>" % cloud) for secret in
                                (result.service.secrets() if result.service else [])]
-        node = CloudNode(core, cloud) if cloud != "none" else None
         if cloud == "azure":
             (tmp / "arm").mkdir()
             arm = FakeArm(tmp / "arm", arm_alerts(20))
+            stack.callback(arm.close)
             variables.update(verify=True, verify_arm_endpoint=arm.url, verify_authority=arm.url, verify_ca_cert=arm.ca,
                              verify_deadline=120, verify_poll_interval=2)
             # No subscription and no cluster given: both come from the AKS node.
             env.update(AZURE_CLIENT_ID=ARM["client_id"], AZURE_SECRET=ARM["client_secret"], AZURE_TENANT=ARM["tenant"])
+        stack.callback(lambda: cleanup.append(subprocess.run(  # first of all on the way out
+            playbook_command("cleanup.yml", {}), cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)))
         result.run = playbook(variables, "-vvv", env=env)
         assert result.run.report, result.cut(repr(result.run))
         result.token = victim_token()
@@ -161,15 +167,7 @@ def cloud_run(request, core, tmp_path_factory):
         # While the namespace is there: the names the rows connect to, as the victim resolves them.
         result.addresses = {row["address"]: resolve_in_cluster(row["address"]) for technique_id in TECHNIQUES
                             for row in _signals.signals(technique_id, cloud) if row["event"] == "connect"}
-    finally:
-        cleanup = subprocess.run(playbook_command("cleanup.yml", {}), cwd=ROOT, capture_output=True, text=True,
-                                 timeout=600, check=False)
-        if node:
-            node.close()
-        if result.service:
-            result.service.close()
-        if arm:
-            arm.close()
+    cleanup = cleanup[0]
     assert cleanup.returncode == 0, cleanup.stdout[-3000:] + cleanup.stderr[-3000:]
     result.replacements = [(result.token, "<service-account token>")] + [
         (secret, "<%s secret>" % cloud) for secret in (result.service.secrets() if result.service else [])]
