@@ -119,8 +119,12 @@ class MetadataService:
         if address == IMDS_ADDRESS:
             subprocess.run(["ip", "address", "add", address + "/32", "dev", "lo"], check=True)
             self._address_added = True
+        class Server(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address):  # a client that hung up (curl's -m): not a failure
+                pass
+
         try:
-            self.server = http.server.ThreadingHTTPServer((address, port), Handler)
+            self.server = Server((address, port), Handler)
         except OSError:
             self._remove_address()
             raise
