@@ -82,6 +82,29 @@ def render_signals(signals, techniques):
     ]
     for tech in techniques:
         lines.append("| `%s` | %s |" % (tech["id"], "<br>".join(_signal_text(e) for e in signals.SIGNALS[tech["id"]])))
+    return lines + render_cloud_signals(signals, techniques)
+
+
+CLOUD_NAMES = {"azure": "Azure (an AKS node)", "aws": "AWS (an EKS node, IMDSv2)", "gcp": "GCP (a GKE node)"}
+
+
+def render_cloud_signals(signals, techniques):
+    """The rows of the techniques whose events depend on which cloud's metadata service answers."""
+    ids = [t["id"] for t in techniques if any(t["id"] in signals.CLOUD_SIGNALS[c] for c in CLOUD_NAMES)]
+    if not ids:
+        return []
+    lines = [
+        "",
+        "The table above is a cluster where no metadata service answers at 169.254.169.254. Where a cloud's "
+        "answers, the technique takes the branch Microsoft's script takes on that cloud:",
+        "",
+        "| Cloud | Id | Events |",
+        "|---|---|---|",
+    ]
+    for cloud, name in CLOUD_NAMES.items():
+        for technique_id in ids:
+            events = signals.signals(technique_id, cloud)
+            lines.append("| %s | `%s` | %s |" % (name, technique_id, "<br>".join(_signal_text(e) for e in events)))
     return lines
 
 

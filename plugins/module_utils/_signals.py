@@ -29,17 +29,19 @@ Matching rules (how an observed event matches a row's event):
   (the sealed cluster's ``ws.php`` runs ``shell_exec($cmd . " 2>&1")``): for the ``sh -c`` argument, the row's
   text followed by one of ``WEB_SHELL_SUFFIXES`` matches too.
 - placeholders: an element containing ``<name>`` (``"Authorization: Bearer <token>"``) matches an observed
-  argument (or path) in which the placeholder stands for any non-empty text; the rest must be equal. Tokens and
+  argument (or path) in which the placeholder stands for any non-empty text; the rest must be equal. ``<name?>``
+  may stand for empty text too (a value that a metadata service which did not answer left empty). Tokens and
   other run-specific values are placeholders, never written here.
 - open: an observed open or openat of that path. connect: the destination IP and port are equal.
 - every matched process descends from the victim's php-fpm (its parent chain), and the event happens within
   the technique's window: the ``started`` and ``finished`` times of its record in the report (UTC, taken on the
   controller, which shares its clock with the cluster's kernel).
 
-A row lists the events that happen on every run in a cluster that is neither GCP nor AWS (Azure, or no cloud,
-as in the sealed test cluster). Events that depend on an answer (the Azure token request retried with
-``msi_res_id`` when the first one fails, the AWS role listing when an IMDSv2 session is granted) are described
-in the technique's script, not listed here.
+``SIGNALS`` lists the events of a cluster where no metadata service answers (the sealed test cluster). Two
+techniques take another branch when a cloud's metadata service answers, as Microsoft's scripts do:
+``CLOUD_SIGNALS[cloud][technique id]`` lists their events on that cloud (``azure``: an AKS node, whose first token
+request fails and whose retry with the kubelet identity's ``msi_res_id`` answers; ``aws``: an EKS node with
+IMDSv2; ``gcp``: a GKE node); ``signals(technique_id, cloud)`` picks the right list.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -54,6 +56,10 @@ ACCESS_REVIEW_BODY = ('{"kind":"SelfSubjectAccessReview","apiVersion":"authoriza
 AZURE_COMPUTE = "http://169.254.169.254/metadata/instance/compute/%s?api-version=2017-08-01&format=text"
 AZURE_TOKEN = ("http://169.254.169.254/metadata/identity/oauth2/token"
                "?api-version=2018-02-01&resource=https://management.azure.com")
+AZURE_IDENTITY = ("&msi_res_id=/subscriptions/%s/resourcegroups/%s/providers/Microsoft.ManagedIdentity/"
+                  "userAssignedIdentities/%s-agentpool")
+AWS_CREDENTIALS = "http://169.254.169.254/latest/meta-data/iam/security-credentials"
+CLOUDS = ("none", "azure", "aws", "gcp")
 
 
 def _exec(*argv):
@@ -94,13 +100,18 @@ SIGNALS = {
     "lateral_movement.metadata_token": DELIVERY + [
         _exec("curl", "-s", "-H", "Metadata-Flavor: Google",
               "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token"),
-        _exec("grep", "-Po"),
+        _exec("grep", "-Po", '"access_token":"\\K.*?(?=")'),
         _exec("curl", "-sf", "-X", "PUT", "http://169.254.169.254/latest/api/token",
               "-H", "X-aws-ec2-metadata-token-ttl-seconds: 21600"),
         _exec("curl", "-s", "-H", "Metadata:true", "--noproxy", "*", AZURE_COMPUTE % "subscriptionId"),
         _exec("curl", "-s", "-H", "Metadata:true", "--noproxy", "*", AZURE_COMPUTE % "resourceGroupName"),
         _exec("curl", "-s", "-H", "Metadata:true", "--noproxy", "*", AZURE_COMPUTE % "location"),
+        # The cluster's name from the node resource group MC_<group>_<cluster>_<location>: empty here, nothing answered.
+        _exec("grep", "-Po", "[^_]+(?=_<location?>)"),
         _exec("curl", "-sf", "-H", "Metadata:true", AZURE_TOKEN),
+        _exec("curl", "-sf", "-H", "Metadata:true",
+              AZURE_TOKEN + AZURE_IDENTITY % ("<subscription?>", "<group?>", "<cluster?>")),
+        _exec("grep", "-Po", '"access_token":"\\K.*?(?=")'),
         _connect(IMDS, 80),
     ],
     "secrets.git_credentials": DELIVERY + [
@@ -148,9 +159,66 @@ SIGNALS = {
 }
 
 
-def signals(technique_id):
-    """The events of one technique; KeyError names an unknown id."""
+_GCP_TOKEN = [
+    _exec("curl", "-s", "-H", "Metadata-Flavor: Google",
+          "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token"),
+    _exec("grep", "-Po", '"access_token":"\\K.*?(?=")'),
+]
+_AWS_SESSION = [_exec("curl", "-sf", "-X", "PUT", "http://169.254.169.254/latest/api/token",
+                      "-H", "X-aws-ec2-metadata-token-ttl-seconds: 21600")]
+_GCP_PROBE = [_exec("curl", "-sf", "-H", "Metadata-Flavor: Google", "http://169.254.169.254/computeMetadata/v1/",
+                    "-o", "/dev/null")]
+_AWS_PROBE = [_exec("curl", "-sf", "-X", "PUT", "http://169.254.169.254/latest/api/token",
+                    "-H", "X-aws-ec2-metadata-token-ttl-seconds: 21600", "-o", "/dev/null")]
+# The token found is printed cut by head -c 30, as the original prints it.
+_TOKEN_SHOWN = [_exec("head", "-c", "30"), _connect(IMDS, 80)]
+
+CLOUD_SIGNALS = {
+    "none": {},
+    "azure": {
+        "lateral_movement.metadata_token": DELIVERY + _GCP_TOKEN + _AWS_SESSION + [
+            _exec("curl", "-s", "-H", "Metadata:true", "--noproxy", "*", AZURE_COMPUTE % "subscriptionId"),
+            _exec("curl", "-s", "-H", "Metadata:true", "--noproxy", "*", AZURE_COMPUTE % "resourceGroupName"),
+            _exec("curl", "-s", "-H", "Metadata:true", "--noproxy", "*", AZURE_COMPUTE % "location"),
+            # The cluster's name, from MC_<group>_<cluster>_<location>.
+            _exec("grep", "-Po", "[^_]+(?=_<location>)"),
+            _exec("curl", "-sf", "-H", "Metadata:true", AZURE_TOKEN),
+            _exec("curl", "-sf", "-H", "Metadata:true",
+                  AZURE_TOKEN + AZURE_IDENTITY % ("<subscription>", "<group>", "<cluster>")),
+            _exec("grep", "-Po", '"access_token":"\\K.*?(?=")'),
+        ] + _TOKEN_SHOWN,
+        "secrets.cloud_secret_env": DELIVERY + _GCP_PROBE + _AWS_PROBE + [
+            _exec("grep", "AZURE_CREDENTIAL_FILE="),
+            _connect(IMDS, 80),
+        ],
+    },
+    "aws": {
+        "lateral_movement.metadata_token": DELIVERY + _GCP_TOKEN + _AWS_SESSION + [
+            _exec("curl", "-s", AWS_CREDENTIALS, "-H", "X-aws-ec2-metadata-token: <session>"),
+            _exec("curl", "-s", AWS_CREDENTIALS + "/<role>", "-H", "X-aws-ec2-metadata-token: <session>"),
+            _exec("grep", "-Po", '"Token" : "\\K.*?(?=")'),
+        ] + _TOKEN_SHOWN,
+        "secrets.cloud_secret_env": DELIVERY + _GCP_PROBE + _AWS_PROBE + [
+            _exec("grep", "AWS_SECRET_ACCESS_KEY="),
+            _connect(IMDS, 80),
+        ],
+    },
+    "gcp": {
+        "lateral_movement.metadata_token": DELIVERY + _GCP_TOKEN + _TOKEN_SHOWN,
+        "secrets.cloud_secret_env": DELIVERY + _GCP_PROBE + [
+            _exec("grep", "GOOGLE_DEFAULT_CLIENT_SECRET="),
+            _connect(IMDS, 80),
+        ],
+    },
+}
+
+
+def signals(technique_id, cloud="none"):
+    """The events of one technique when ``cloud``'s metadata service answers (``none``: no service answers);
+    KeyError names an unknown id or cloud."""
+    if cloud not in CLOUD_SIGNALS:
+        raise KeyError("no signal rows for cloud %r (known: %s)" % (cloud, ", ".join(CLOUDS)))
     try:
-        return SIGNALS[technique_id]
+        return CLOUD_SIGNALS[cloud].get(technique_id) or SIGNALS[technique_id]
     except KeyError:
         raise KeyError("no signal row for technique %r" % technique_id)

@@ -12,6 +12,10 @@ import time
 import pytest
 from kubernetes import client, config
 
+from metadata_services import AzureImds, in_the_sealed_namespace  # noqa: F401  (in_the_sealed_namespace: for the tests)
+
+FakeAzureMetadata = AzureImds  # the name tests used before the stand-ins of every cloud (metadata_services.py)
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NAMESPACE = "mdc-simulation"
 OWNED = "app.kubernetes.io/managed-by=defender.attack_simulation"
@@ -131,72 +135,11 @@ def leaves_nothing_behind(api_client, core):
     assert owned_objects(api_client) == []
 
 
-def in_the_sealed_namespace():
-    """True only when this process runs in the test cluster's own network namespace, never on the host's."""
-    sealed = "/run/netns/%s" % os.environ.get("CLUSTER_NETNS", "defender-sim")
-    return os.path.exists(sealed) and os.stat("/proc/self/ns/net").st_ino == os.stat(sealed).st_ino
-
-
-class FakeAzureMetadata:
-    """A small Azure instance metadata endpoint on 169.254.169.254, inside the sealed namespace only."""
-
-    ADDRESS = "169.254.169.254"
-    token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL21hbmFnZW1lbnQuYXp1cmUuY29tIn0.ZmFrZS1zaWduYXR1cmU"
-    compute = {"subscriptionId": "00000000-1111-2222-3333-444444444444",
-               "resourceGroupName": "MC_sim-rg_sim-aks_westeurope", "location": "westeurope"}
-
-    def __init__(self):
-        import http.server  # pylint: disable=import-outside-toplevel
-        import threading  # pylint: disable=import-outside-toplevel
-
-        fake = self
-        self.requests = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep pytest's output clean
-                pass
-
-            def answer(self, status, body, content_type="text/plain"):
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):  # noqa: N802
-                fake.requests.append(self.path)
-                if self.headers.get("Metadata") != "true":
-                    return self.answer(400, '{"error": "Bad request. Required metadata header not specified"}')
-                path = self.path.split("?")[0]
-                name = path.rsplit("/", 1)[-1]
-                if path.startswith("/metadata/instance/compute/") and name in fake.compute:
-                    return self.answer(200, fake.compute[name])
-                if path == "/metadata/identity/oauth2/token":
-                    return self.answer(200, json.dumps({"access_token": fake.token, "token_type": "Bearer",
-                                                        "resource": "https://management.azure.com"}),
-                                       "application/json")
-                return self.answer(404, "not found")
-
-            def do_PUT(self):  # noqa: N802  (AWS IMDSv2 session: not Azure)
-                fake.requests.append("PUT " + self.path)
-                self.answer(405, "method not allowed")
-
-        subprocess.run(["ip", "address", "add", self.ADDRESS + "/32", "dev", "lo"], check=True)
-        self.server = http.server.ThreadingHTTPServer((self.ADDRESS, 80), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-        subprocess.run(["ip", "address", "del", self.ADDRESS + "/32", "dev", "lo"], check=True)
-
-
 @pytest.fixture
 def fake_azure_metadata():
+    """Azure IMDS of an AKS node on 169.254.169.254 (metadata_services.py), in the sealed namespace only."""
     if not in_the_sealed_namespace():
         pytest.fail("refusing to put an address on 169.254.169.254 outside the sealed cluster's network namespace")
-    fake = FakeAzureMetadata()
+    fake = AzureImds()
     yield fake
     fake.close()

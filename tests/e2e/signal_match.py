@@ -6,12 +6,15 @@ victim's events of one technique's window, tests/harness unit-tests them on reco
 import os
 import re
 
-PLACEHOLDER = re.compile(r"<[A-Za-z0-9_]+>")
+PLACEHOLDER = re.compile(r"(<[A-Za-z0-9_]+\??>)")
 
 
 def text_pattern(expected, suffixes=("",)):
-    """A regex for an expected argument or path: each <placeholder> stands for non-empty text, then a suffix."""
-    body = "(?:.+)".join(re.escape(part) for part in PLACEHOLDER.split(expected))
+    """A regex for an expected argument or path: each <placeholder> stands for non-empty text, each <placeholder?>
+    for any text (empty too: what a service that did not answer gave), then a suffix."""
+    parts = PLACEHOLDER.split(expected)  # literal, placeholder, literal, ...
+    body = "".join(re.escape(part) if index % 2 == 0 else ("(?:.*)" if part.endswith("?>") else "(?:.+)")
+                   for index, part in enumerate(parts))
     tail = "|".join(re.escape(s) for s in suffixes)
     return re.compile("^%s(?:%s)$" % (body, tail), re.DOTALL)
 
@@ -101,6 +104,50 @@ def describe_observed(event, redact=lambda text: text, limit=160):
     if len(what) > limit:
         what = what[:limit] + "...(%d chars)" % len(what)
     return "%s pid %s %s" % (event.get("time", "?")[11:23], event.get("pid"), what)
+
+
+# The delivery's base64 text differs per script: compared as a placeholder.
+_DELIVERY = re.compile(r"^echo [A-Za-z0-9+/=]+\| base64 -d\| bash")
+
+
+def normalized(argv, placeholders=()):
+    """argv with run-specific values as placeholders: the delivery's base64 text, and each (value, placeholder)."""
+    out = []
+    for arg in argv:
+        arg = _DELIVERY.sub("echo <b64>| base64 -d| bash", arg)
+        for value, placeholder in placeholders:
+            arg = arg.replace(value, placeholder)
+        out.append(arg)
+    return out
+
+
+def reproduces(original, ours, placeholders=()):
+    """Our exec reproduces an original exec: the same program file, and the original's arguments first, in the same
+    order (ours may add arguments after them, such as a time bound; never replace one)."""
+    if original.get("filename") != ours.get("filename"):
+        return False
+    expected = normalized(original.get("argv", []), placeholders)
+    return normalized(ours.get("argv", []), placeholders)[:len(expected)] == expected
+
+
+def pair_processes(originals, ours, placeholders=()):
+    """Each original exec paired with a distinct exec of ours that reproduces it, the closest first (fewest added
+    arguments, then the earliest): (pairs, originals not reproduced, ours left over)."""
+    free, pairs, missing = list(ours), [], []
+    for event in originals:
+        candidates = [e for e in free if reproduces(event, e, placeholders)]
+        if not candidates:
+            missing.append(event)
+            continue
+        match = min(candidates, key=lambda e: len(e.get("argv", [])))
+        free.remove(match)
+        pairs.append((event, match))
+    return pairs, missing, free
+
+
+def describe_exec(event):
+    """One line for an observed exec: its program file and arguments (not cut: callers cut secrets)."""
+    return "%s: %s" % (event.get("filename"), " ".join(_quote(a) for a in event.get("argv", [])))
 
 
 def _quote(arg):

@@ -1,7 +1,7 @@
 """What the kernel saw in the victim, per technique, against the signal table (plugins/module_utils/_signals.py).
 
-Two playbook runs cover the catalog: `all` (with the fake Azure metadata service, so that lateral movement goes
-as far as its token request) and `webshell`. The sealed cluster's eBPF recorder (tests/cluster/recorder.py)
+Two playbook runs cover the catalog: `all` (with the Azure metadata stand-in of an AKS node, so that lateral
+movement goes as far as its token; its rows are the table's Azure rows) and `webshell`. The sealed cluster's eBPF recorder (tests/cluster/recorder.py)
 records every exec, open and connect of the pods; for each technique, each event of its row must have been seen
 in the victim, under php-fpm, within the technique's window (its record's started..finished).
 
@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from conftest import NAMESPACE, ROOT, FakeAzureMetadata, Run, in_the_sealed_namespace, playbook_command
+from conftest import NAMESPACE, ROOT, Run, in_the_sealed_namespace, playbook_command
+from metadata_services import AzureImds
 from signal_match import check_row, describe, describe_observed
 
 # The collection as make setup links it (.venv/collections), and the cluster harness's recorder API.
@@ -75,12 +76,13 @@ def observed(tmp_path_factory):
     rec = Recorder()
     rec.wait_flushed()  # the recorder runs (tests/cluster/up started it)
     reports = tmp_path_factory.mktemp("signals")
-    fake = FakeAzureMetadata()
+    fake = AzureImds()
     try:
         # keep_objects: the attacker's name must still resolve below; cleanup.yml then removes everything.
         runs = [run_playbook(reports / "all", scenario="all", keep_objects=True)]
         addresses = {row["address"]: resolve_in_cluster(row["address"])
-                     for rows in _signals.SIGNALS.values() for row in rows if row["event"] == "connect"}
+                     for rows in list(_signals.SIGNALS.values()) + list(_signals.CLOUD_SIGNALS["azure"].values())
+                     for row in rows if row["event"] == "connect"}
     finally:
         fake.close()
         cleanup = subprocess.run(playbook_command("cleanup.yml", {}), cwd=ROOT, capture_output=True, text=True,
@@ -97,7 +99,7 @@ def observed(tmp_path_factory):
         record = records[technique_id]
         since, until = window(record)
         events = rec.events(since, until, namespace=NAMESPACE, pod=_kube.VICTIM, container=_kube.VICTIM)
-        rows = _signals.signals(technique_id)
+        rows = _signals.signals(technique_id, "azure")
         found = check_row(rows, events, lambda name: addresses[name],
                           lambda e: rec.descends_from(e, "php-fpm"), _signals.WEB_SHELL_SUFFIXES)
         results[technique_id] = (record, rows, found, events)

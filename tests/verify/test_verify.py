@@ -244,6 +244,23 @@ def test_all_alerts_seen(env, arm, tmp_path):
     assert proc.elapsed < 60  # nothing left to wait for: no polling up to the deadline
 
 
+def test_the_subscription_is_the_clusters_own_when_none_is_given(env, arm, tmp_path):
+    """A report whose cluster was read from its AKS nodes names its resource id: no subscription to give."""
+    other = "0a0a0a0a-0000-4000-8000-0000000000ff"
+    theirs = CLUSTER.replace(SUB, other)
+    arm.scenario(alerts=[alert("w", WEBSHELL, cluster=theirs, subscription=other),
+                         alert("i", IMDS, cluster=theirs, subscription=other)])
+    without = dict(env)
+    del without["AZURE_SUBSCRIPTION_ID"]
+    proc, written = run_verify(without, arm, tmp_path, report(cluster=theirs), deadline=3600)
+    assert proc.returncode == 0, proc.output
+    assert statuses(written) == {WEBSHELL: "seen", IMDS: "seen"}
+    assert all(r["path"].startswith("/subscriptions/%s/" % other) for r in arm.list_requests())
+    # Given, the subscription wins over the cluster's (here: where these alerts are not).
+    proc, written = run_verify(without, arm, tmp_path, report(cluster=theirs), 4, 1, "-e", "verify_subscription_id=" + SUB)
+    assert proc.returncode == 2 and statuses(written) == {WEBSHELL: "missing", IMDS: "missing"}, proc.output
+
+
 def test_missing_alert_fails_at_the_deadline_naming_it(env, arm, tmp_path):
     arm.scenario(alerts=[alert("w", WEBSHELL)])
     proc, written = run_verify(env, arm, tmp_path, report(started=-60), deadline=72, interval=2)
