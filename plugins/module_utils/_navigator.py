@@ -69,9 +69,9 @@ def navigator_layer(entries, name, description=""):
     for mitre_id, slot in sorted(_by_mitre_id(entries).items()):
         seen = sum(len(h) for h in slot["seen"].values())
         verified = seen + sum(len(h) for h in slot["missing"].values())
+        names = sorted(set(slot["seen"]) | set(slot["missing"]) | set(slot["other"]))
         technique = dict(techniqueID=mitre_id, comment=_comment(slot, fleet), enabled=True,
-                         metadata=[dict(name="alert", value=n) for n in sorted(set(slot["seen"]) | set(slot["missing"])
-                                                                              | set(slot["other"]))])
+                         metadata=[dict(name="alert", value=n) for n in names])
         if verified:
             technique["score"] = round(100.0 * seen / verified)
         techniques.append(technique)

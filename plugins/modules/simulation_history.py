@@ -51,7 +51,7 @@ options:
     default: []
     suboptions:
       host:
-        description: The cluster's inventory host name: the key of its history.
+        description: The cluster's inventory host name, the key of its history.
         type: str
         required: true
       report:
@@ -150,7 +150,7 @@ notes:
   - The connection string and the SAS token are secrets; the module never returns or prints them.
 seealso:
   - module: defender.attack_simulation.simulation_verify
-  - role: defender.attack_simulation.history
+  - module: defender.attack_simulation.report_files
 """
 
 EXAMPLES = r"""
@@ -230,7 +230,7 @@ fleet:
   returned: always
   type: dict
 notification:
-  description: A text for a notification - each cluster's verdict, then every regression and notice.
+  description: A text for a notification, each cluster's verdict, then every regression and notice.
   returned: always
   type: str
 """

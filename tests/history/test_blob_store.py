@@ -51,7 +51,7 @@ def report(run_id, started, missing=()):
             "status": "passed", "problems": []}
 
 
-def run_module(collections, azurite, runs, *extra_env):
+def run_module(collections, azurite, runs):
     args = dict(runs=runs, store=dict(type="azure_blob", container="history", prefix="nightly"))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_NOCOLOR="1",
                ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
@@ -70,8 +70,8 @@ def test_runs_kept_in_a_blob_container_are_compared_with_the_next_run(collection
     assert proc.returncode == 0, proc.stdout
     assert first["regressions"] == [] and first["runs"][0]["status"] == "passed"
     # The next job has none of the first one's files: only the container remembers.
-    proc, second = run_module(collections, azurite, [dict(host="aks-prod-1",
-                                                         report=report("r2", "2026-12-02T02:00:00Z", missing=[imds]))])
+    regressed = report("r2", "2026-12-02T02:00:00Z", missing=[imds])
+    proc, second = run_module(collections, azurite, [dict(host="aks-prod-1", report=regressed)])
     assert proc.returncode == 0, proc.stdout
     assert [(r["kind"], r["alert"]) for r in second["regressions"]] == [("alert_regressed", imds)]
     assert second["runs"][0]["report"]["status"] == "failed"
