@@ -31,12 +31,12 @@ def _json_bytes(value):
     return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
-def basename(run):
-    """The run's files' name: the report's, or defender-simulation-<host>-<run id or start>."""
+def basename(run, entry):
+    """The run's files' name: given, or defender-simulation-<host>-<run id>, or -<start> for a run without a report."""
     if run.get("basename"):
         return safe_name(run["basename"])
-    report = run.get("report") or {}
-    return safe_name("defender-simulation-%s-%s" % (run["host"], report.get("run_id") or run.get("started") or "no-report"))
+    stamp = (entry.get("started") or "").replace(":", "").replace("-", "")
+    return safe_name("defender-simulation-%s-%s" % (run["host"], entry.get("run_id") or "no-report-%s" % stamp))
 
 
 def judge(report, regressions, notices, accept):
@@ -75,7 +75,7 @@ def record_run(store, run, options, accept=False, now=None):
         entry["status"] = report["status"]
     entry["regressions"] = compared["regressions"]
     compared["strip"][-1].update(status=entry["status"], regressions=len(compared["regressions"]))
-    name = basename(run)
+    name = basename(run, entry)
     files = {}
     column = dict(entry=entry, regressions=compared["regressions"], notices=compared["notices"],
                   strip=compared["strip"], problems=_problems(dict(run, report=report), entry))
