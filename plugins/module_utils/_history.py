@@ -131,7 +131,8 @@ def history_entry(host, report=None, failure=None, sensor_daemonsets=None, senso
     cluster = report.get("cluster") if isinstance(report.get("cluster"), dict) else {}
     alerts, verified = _alerts(report)
     entry.update(
-        cluster=cluster.get("name") or cluster.get("aks_resource_id"), run_id=report.get("run_id"),
+        cluster=cluster.get("name") or (str(cluster.get("aks_resource_id") or "").rsplit("/", 1)[-1] or None),
+        run_id=report.get("run_id"),
         started=report.get("started") or started, stage=report.get("stage") or entry["stage"],
         status=status or report.get("status") or "failed", scenarios=list(report.get("scenarios") or []),
         verified=verified, alerts=alerts,
