@@ -18,7 +18,7 @@ SIMULATE_ARGS ?=
 
 .PHONY: setup simulate test sanity units lint syntax manifests playbook-tests verify-tests awx-tests docs docs-check \
         docs-lint galaxy-import packaging-tests \
-        harness-tests first-run-check \
+        harness-tests first-run-check azurite chromium history-tests \
         cluster-up cluster-down cluster-test integration e2e e2e-awx demo bench bench-fleet bench-original bench-floor build clean
 
 # Debian's python3 makes virtual environments only with python3-venv (not there on a fresh machine).
@@ -56,7 +56,7 @@ simulate: setup
 
 ## test: everything below; the end-to-end suite too when the sealed cluster is up
 test: setup docs-check docs-lint galaxy-import packaging-tests syntax lint sanity units manifests playbook-tests verify-tests awx-tests \
-      harness-tests first-run-check
+      harness-tests first-run-check history-tests
 	@if tests/cluster/up --status >/dev/null 2>&1; then $(MAKE) --no-print-directory cluster-test e2e e2e-awx; \
 	else echo "== the sealed cluster is not up: end-to-end tests not run here (make cluster-up first; .ci/run does)"; fi
 
@@ -144,6 +144,21 @@ galaxy-import: setup
 	@! grep -E '^(ERROR|WARNING)' $(GALAXY_IMPORT_DIR)/import.log || \
 	  { echo "galaxy-importer reported the errors or warnings above"; exit 1; }
 
+## azurite: Microsoft's Azure Storage emulator from npm, into tests/azurite/node_modules (the history store's tests)
+azurite: tests/azurite/node_modules/.installed
+tests/azurite/node_modules/.installed: tests/azurite/package.json tests/azurite/package-lock.json
+	cd tests/azurite && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's Chromium: the end-to-end tests open the coverage page in a real headless browser.
+chromium:
+	command -v chromium >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+	  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+
+## history-tests: the history in an Azure Blob Storage container, against Azurite on 127.0.0.1 (no cluster)
+history-tests: setup azurite
+	$(BIN)/python -m pytest -q tests/history
+
 ## harness-tests: the cluster recorder's translation and the signal matcher, on a recorded sample (no cluster)
 harness-tests: setup
 	$(BIN)/python -m pytest -q tests/harness
@@ -170,7 +185,7 @@ integration: setup $(TEST_COLLECTION)
 	  'test -s "$$KUBECONFIG" && ln -sfn "$$KUBECONFIG" tests/integration/cloud-config-openshift.kubeconfig && \
 	   exec $(BIN)/ansible-test integration --local --python 3.11 --color no $(INTEGRATION_ARGS)'
 
-e2e: setup integration
+e2e: setup azurite chromium integration
 	tests/cluster/run -- $(BIN)/python -m pytest -q tests/e2e
 
 e2e-awx: setup

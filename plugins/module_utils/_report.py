@@ -13,7 +13,8 @@ A run report is a dict::
      "cleanup": None or {"status": "done" | "failed" | "skipped", "left_behind": ["<kind>/<namespace>/<name>"], "message"},
      "verification": None or {"alerts": [{"display_name", "seen", "status", "condition", ...}], "summary"}}
 
-A run passes only when every stage ran, no technique failed and cleanup did not fail (``run_outcome``).
+A run passes only when every stage ran, no technique failed, cleanup did not fail and, once compared with the runs
+before (``regressions``, ``_history.py``), nothing regressed unless ``regressions_accepted`` (``run_outcome``).
 
 ``verification`` is what ``_verification.verify`` returns; only ``alerts[].display_name`` and ``alerts[].seen``
 are required here (``status`` and ``condition`` refine the outcome when present).
@@ -27,6 +28,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from ansible_collections.defender.attack_simulation.plugins.module_utils._catalog import NEAR_REAL_TIME, UP_TO_ONE_HOUR
+from ansible_collections.defender.attack_simulation.plugins.module_utils._history import regression_problems
 from ansible_collections.defender.attack_simulation.plugins.module_utils._records import (
     STATUS_FAILED,
     STATUS_PASSED,
@@ -99,7 +101,15 @@ def run_outcome(report):
     cleanup = _failed_cleanup(report)
     if cleanup:
         problems.append("cleanup failed: %s" % cleanup_text(cleanup).split(": ", 1)[-1])
+    problems.extend(_detection_regressions(report))
     return dict(status="failed" if problems else "passed", problems=problems)
+
+
+# --- hook: detection regressions against the runs before (issue 22, _history.py) ------------------------------------
+# The simulation_history action adds `regressions` (and `regressions_accepted`) to a report and judges it here again.
+# When one verdict function replaces run_outcome, it calls this the same way.
+def _detection_regressions(report):
+    return regression_problems(report)
 
 
 def count_statuses(techniques):

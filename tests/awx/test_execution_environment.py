@@ -16,7 +16,8 @@ BIN = pathlib.Path(sys.executable).parent
 SITE_COLLECTIONS = [pathlib.Path(p) / "ansible_collections" for p in sys.path
                     if (pathlib.Path(p) / "ansible_collections" / "kubernetes" / "core").is_dir()]
 # azure-core: the ARM pipeline of defender_alerts_info (also pulled in by azure-identity, declared because it is used directly).
-NEEDED_PYTHON = {"kubernetes", "jmespath", "azure-identity", "azure-core", "requests"}
+# azure-storage-blob: the history store of simulation_history in a blob container (scheduled AWX jobs keep no files).
+NEEDED_PYTHON = {"kubernetes", "jmespath", "azure-identity", "azure-core", "azure-storage-blob", "requests"}
 
 
 def requirement_lines(path):

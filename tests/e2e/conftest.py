@@ -43,7 +43,9 @@ class Run:
         self.seconds = seconds
         reports = sorted(report_dir.glob("defender-simulation-*.json"))
         self.report = json.loads(reports[-1].read_text()) if reports else None
-        self.report_files = sorted(report_dir.iterdir()) if report_dir.exists() else []
+        # The report directory's own files; the history (history/, issue 22) is a folder of its own there.
+        self.report_files = sorted(p for p in report_dir.iterdir() if p.is_file()) if report_dir.exists() else []
+        self.history_files = sorted(p for p in (report_dir / "history").rglob("*") if p.is_file())
 
     def technique(self, technique_id):
         matches = [t for t in self.report["techniques"] if t["id"] == technique_id]

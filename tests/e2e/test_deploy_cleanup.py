@@ -32,7 +32,7 @@ def test_the_objects_are_named_and_labelled_as_in_microsofts_chart(kept_run, sim
     run = kept_run("-vvv", "-e", "deploy_ready_timeout=600", "-e", "deploy_pod_deadline=900",
                    deploy_registry_credentials=CREDENTIALS)
     assert PASSWORD not in run.output
-    assert not [f for f in run.report_files if PASSWORD in f.read_text(errors="replace")]
+    assert not [f for f in run.report_files + run.history_files if PASSWORD in f.read_text(errors="replace")]
     assert core.read_namespace(NAMESPACE).metadata.labels["name"] == NAMESPACE
     for name in ("mdc-simulation-victim", "mdc-simulation-attacker"):
         pod = core.read_namespaced_pod(name, NAMESPACE)

@@ -76,7 +76,7 @@ def collections(tmp_path_factory):
         if entry.name not in ("roles", ".git", ".venv", ".tmp"):
             (home / entry.name).symlink_to(entry)
     (home / "roles").mkdir()
-    for role in ("report", "verify"):
+    for role in ("report", "verify", "history"):
         (home / "roles" / role).symlink_to(ROOT / "roles" / role)
     for role, tasks in STAND_INS.items():
         (home / "roles" / role / "tasks").mkdir(parents=True)

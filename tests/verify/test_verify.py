@@ -321,6 +321,7 @@ def test_report_from_awx_set_stats_variable(env, arm, tmp_path):
     extra = tmp_path / "awx.json"
     extra.write_text(json.dumps({"defender_simulation": report(started=-120)}))
     proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/verify.yml", "-e", "@%s" % extra,
+                           "-e", "history_dir=%s" % (tmp_path / "history"),
                            "-e", "verify_arm_endpoint=%s verify_authority=%s verify_ca_cert=%s" % (arm.url, arm.url, arm.ca),
                            "-e", "verify_deadline=60 verify_on_missing=fail"],
                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
@@ -331,6 +332,7 @@ def test_report_from_awx_set_stats_variable(env, arm, tmp_path):
 def test_report_from_pieces(env, arm, tmp_path):
     arm.scenario(alerts=[alert("w", WEBSHELL), alert("i", IMDS)])
     proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/verify.yml",
+                           "-e", "history_dir=%s" % (tmp_path / "history"),
                            "-e", "verify_run_id=r9 verify_started=%s verify_cluster_name=aks-prod-1" % iso(-120),
                            "-e", '{"verify_scenarios": ["lateral-mov"]}',
                            "-e", "verify_arm_endpoint=%s verify_authority=%s verify_ca_cert=%s" % (arm.url, arm.url, arm.ca),
@@ -497,6 +499,7 @@ def test_every_cluster_of_a_fleet_is_verified(env, arm, tmp_path):
     extra = tmp_path / "awx.json"
     extra.write_text(json.dumps({"defender_simulation": run_a, "defender_simulation_runs": {"aks-a": run_a, "aks-b": run_b}}))
     proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/verify.yml", "-e", "@%s" % extra,
+                           "-e", "history_dir=%s" % (tmp_path / "history"),
                            "-e", "verify_arm_endpoint=%s verify_authority=%s verify_ca_cert=%s" % (arm.url, arm.url, arm.ca),
                            "-e", "verify_deadline=70 verify_poll_interval=2"],
                           env=dict(env, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_SHOW_CUSTOM_STATS="1"),
@@ -520,3 +523,24 @@ def test_the_azure_secret_is_never_printed_even_at_vvv(env, arm, tmp_path):
     proc, unused_written = run_verify(environ, arm, tmp_path, report(), 20, 1, "-vvv", "-e", "verify_secret=%s" % SECRET)
     assert "1 of 2 expected alerts seen" in proc.output  # it did authenticate and list
     assert SECRET not in proc.output
+
+
+# --- the history: a verified run compared with the runs before (issue 22) ---------------------------------------------
+
+def test_a_verified_run_is_recorded_and_an_alert_that_stopped_firing_fails_it(env, arm, tmp_path):
+    arm.scenario(alerts=[alert("w", WEBSHELL), alert("i", IMDS)])
+    proc, first = run_verify(env, arm, tmp_path, report(run_id="r-1", started=-120), deadline=60)
+    assert proc.returncode == 0, proc.output
+    assert first["status"] == "passed" and first["regressions"] == []
+    arm.scenario(alerts=[alert("w", WEBSHELL)])
+    proc, second = run_verify(env, arm, tmp_path, report(run_id="r-2", started=-60), deadline=66, interval=2)
+    assert proc.returncode == 2, proc.output
+    regressed = "detection regressed: aks-prod-1: alert '%s' was seen in the run before and is missing now" % IMDS
+    assert regressed in proc.output
+    assert second["status"] == "failed" and regressed in second["problems"]
+    assert [(r["kind"], r["alert"]) for r in second["regressions"]] == [("alert_regressed", IMDS)]
+    # The history lives beside the report: two entries, each run's page and layer.
+    assert len(os.listdir(str(tmp_path / "history" / "history" / "aks-prod-1"))) == 2
+    assert sorted(os.listdir(str(tmp_path / "history" / "runs")))[:3] == [
+        "defender-simulation-aks-prod-1-r-1.html", "defender-simulation-aks-prod-1-r-1.json",
+        "defender-simulation-aks-prod-1-r-1.layer.json"]
