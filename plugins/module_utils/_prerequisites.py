@@ -133,4 +133,3 @@ def verdict(variables, cluster, access):
         problems.append(message)
     return dict(problems=problems, sensor="%s/%s" % (ready[0]["namespace"], ready[0]["name"]) if ready else None,
                 warning=None if ready else message)
-

@@ -22,7 +22,7 @@ description:
     policies, service accounts, secrets, config maps, persistent volume claims without the label, other than those
     Kubernetes puts in every namespace), unless O(force), since deleting the namespace would delete them too. The run's
     own objects are deleted all the same, and the result names the others. Other kinds are not looked at.
-  - A namespace an administrator provided (labelled C(defender.attack-simulation/provided=true)) is never deleted:
+  - A namespace an administrator provided (labelled C(defender.attack-simulation/provided=true)) is never deleted;
     the run's objects are, then its claim (the Lease C(mdc-simulation-claim)), when that claim is O(run_id)'s;
     nothing else there is looked at.
   - Secrets are left unlisted when the credentials may not list them (only runs with registry credentials need

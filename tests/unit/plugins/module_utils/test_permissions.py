@@ -103,8 +103,8 @@ def test_provided_mode_touches_nothing_namespaced_outside_its_namespace_and_neve
     namespace_verbs = {a["verb"] for a in found if a["resource"] == "namespaces"}
     assert namespace_verbs == {"get"}, "a provided namespace is only read: never patched (its labels) nor deleted"
     role = [o for o in permissions.manifests(permissions.PROVIDED, NAMESPACE, SENSORS) if o["kind"] == "ClusterRole"]
-    assert {r for rule in role[0]["rules"] for r in rule["resources"]} == {"selfsubjectaccessreviews", "nodes",
-                                                                          "daemonsets"}
+    cluster_wide = {r for rule in role[0]["rules"] for r in rule["resources"]}
+    assert cluster_wide == {"selfsubjectaccessreviews", "nodes", "daemonsets"}
 
 
 def test_the_provided_namespace_is_labelled_for_the_collection():
