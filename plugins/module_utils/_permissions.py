@@ -131,7 +131,8 @@ def _metadata(name, namespace=None, labels=None):
     metadata = {"name": name}
     if namespace:
         metadata["namespace"] = namespace
-    metadata["labels"] = dict(PART_OF, **(labels or {}))
+    metadata["labels"] = dict(PART_OF)
+    metadata["labels"].update(labels or {})
     return metadata
 
 

@@ -13,17 +13,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import re
 
 from ansible.module_utils.compat.version import LooseVersion
 
+from ansible_collections.defender.attack_simulation.plugins.module_utils._manifests import _DNS_LABEL, _full
 from ansible_collections.defender.attack_simulation.plugins.module_utils._permissions import (
     CREATE, PROVIDED, actions,
 )
 from ansible_collections.defender.attack_simulation.plugins.module_utils._records import redact
 
-# RFC 1123 label, matched whole: "mdc-simulation\n" is not a name (Jinja's match let a final newline through).
-NAMESPACE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 REVIEW_FIELDS = ("verb", "resource", "subresource", "name", "group", "namespace")
 MANIFESTS = {CREATE: "the ClusterRole of docs/permissions/create.yml",
              PROVIDED: "the Role in namespace %s and the ClusterRole of docs/permissions/provided.yml"}
@@ -49,7 +47,8 @@ def input_problems(variables):
     """What is wrong with the namespace name and the kubeconfig file, before any cluster call."""
     problems = []
     namespace = variables.get("simulation_namespace")
-    if not isinstance(namespace, str) or not NAMESPACE_NAME.fullmatch(namespace):
+    # Matched whole: "mdc-simulation\n" is not a name (Jinja's match let a final newline through).
+    if not isinstance(namespace, str) or not _full(_DNS_LABEL, namespace):
         problems.append("namespace '%s' is not a valid Kubernetes namespace name: use at most 63 lower-case letters, "
                         "digits and '-', starting and ending with a letter or digit" % (namespace,))
     kubeconfig = variables.get("simulation_kubeconfig")
