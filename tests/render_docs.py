@@ -199,7 +199,7 @@ def _need_row(permissions, need, namespace, sensors):
     names = [name for _ns, name in permissions._places(need, namespace, sensors) if name]
     if names:
         resource += ", named %s" % ", ".join("`%s`" % name for name in names)
-    when = {None: "", permissions.REGISTRY: " Only with `deploy_registry_credentials`.",
+    when = {None: "", permissions.REGISTRY: " (only with `deploy_registry_credentials`)",
             permissions.AKS_IDENTITY: ""}[need.condition]
     return "| %s | %s | %s |" % (resource, ", ".join(need.verbs), need.used_by.replace("|", "\\|") + when)
 

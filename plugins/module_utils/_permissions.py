@@ -47,8 +47,8 @@ def _need(verbs, resource, used_by, group="", subresource="", scope=NAMESPACE, n
 
 
 OBJECTS = "get list create patch delete"
-APPLY = ("deploy applies them (get, then server-side apply: patch, and create when new; a stale pod is deleted); "
-         "cleanup lists what carries the collection's label and deletes it")
+APPLY = ("deploy reads each (get) and applies it server-side (patch, and create when new); cleanup lists what "
+         "carries the collection's label and deletes it")
 NEEDS = (
     _need("create", "selfsubjectaccessreviews", "prerequisites: this very check (every authenticated user normally "
           "has it)", group="authorization.k8s.io", scope=CLUSTER),
@@ -67,7 +67,8 @@ NEEDS = (
     _need("create", "leases", "deploy claims the namespace by creating the Lease", group="coordination.k8s.io",
           modes=(PROVIDED,)),
     _need(OBJECTS, "serviceaccounts", "the victim's service account: " + APPLY),
-    _need(OBJECTS + " watch", "pods", "the attacker and the victim: " + APPLY + "; deploy watches them become Ready"),
+    _need(OBJECTS + " watch", "pods", "the attacker and the victim: " + APPLY + "; deploy deletes a stale pod of an earlier run, and "
+          "watches the pods become Ready"),
     _need(OBJECTS, "services", "the headless services: " + APPLY),
     _need(OBJECTS, "networkpolicies", "the network policies: " + APPLY, group="networking.k8s.io"),
     _need(OBJECTS, "secrets", "the pull Secret of deploy_registry_credentials: " + APPLY, condition=REGISTRY),
