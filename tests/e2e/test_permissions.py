@@ -67,6 +67,9 @@ def apply_permissions(api_client, core, tmp_path):
     finally:
         for obj in reversed(applied):
             delete_applied(api_client, obj)
+        if [obj for obj in applied if obj["kind"] == "Namespace"]:  # the next test may want to create it
+            wait_for(lambda: NAMESPACE not in [n.metadata.name for n in core.list_namespace().items], 120,
+                     "the provided namespace %s to be gone" % NAMESPACE)
 
 
 @pytest.fixture
