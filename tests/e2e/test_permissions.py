@@ -177,6 +177,16 @@ def test_the_namespace_scoped_account_cannot_read_a_secret_or_exec_into_a_pod_in
     assert scoped.read_namespace(NAMESPACE).metadata.name == NAMESPACE
 
 
+def test_the_create_mode_account_reads_no_secret_anywhere(apply_permissions, kube_system_secret):
+    # Before, the documented ClusterRole let it read every token of the cluster: only registry runs need secrets.
+    kubeconfig, _token = apply_permissions("create")
+    scoped = client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig)))
+    with pytest.raises(client.exceptions.ApiException) as read:
+        scoped.read_namespaced_secret(kube_system_secret, "kube-system")
+    assert read.value.status == 403
+    assert scoped.list_namespaced_pod("kube-system").items, "the account works, and may read pods"
+
+
 def pods_running(core):
     try:
         return [p for p in core.list_namespaced_pod(NAMESPACE).items if p.status.phase == "Running"]
