@@ -16,6 +16,7 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._kube i
     api_call,
     api_reason,
 )
+from ansible_collections.defender.attack_simulation.plugins.module_utils._permissions import describe
 
 # Reviews in flight at once: the API server answers each in milliseconds; the round trips are the cost.
 PARALLEL_REVIEWS = 8
@@ -24,11 +25,6 @@ FIELDS = ("verb", "resource", "subresource", "name", "group", "namespace")
 
 def resource_of(action):
     return action["resource"] + ("/" + action["subresource"] if action.get("subresource") else "")
-
-
-def describe(action):
-    text = "%s %s" % (action["verb"], resource_of(action)) + (" %s" % action["name"] if action.get("name") else "")
-    return text + (" in namespace %s" % action["namespace"] if action.get("namespace") else "")
 
 
 def review_body(action):

@@ -87,6 +87,12 @@ def is_built_in(kind, obj):
         (obj.metadata.annotations or {}).get("kubernetes.io/service-account.name") == "default"
 
 
+def secrets_not_granted(kind, error):
+    """Secrets forbidden: only runs with registry credentials hold that permission (docs/permissions.md), and
+    credentials that may not list secrets could not have created one."""
+    return kind.kind == "Secret" and isinstance(error, ApiException) and error.status == 403
+
+
 class Release(object):
     """One release of ``name``: call run(); it returns dict(status, left_behind, message, deleted)."""
 
@@ -210,7 +216,8 @@ class Release(object):
             try:
                 objects = self.listed(kind)
             except CallFailed as exc:
-                unknown.append("cannot list %s: %s" % (kind.plural, reason(exc.error)))
+                if not secrets_not_granted(kind, exc.error):
+                    unknown.append("cannot list %s: %s" % (kind.plural, reason(exc.error)))
                 continue
             for obj in objects:
                 if is_ours(obj) and kind.deleter:

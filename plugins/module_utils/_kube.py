@@ -177,6 +177,12 @@ def core_api(module):
     return CoreV1Api(api_client(module))
 
 
+def coordination_api(module, client=None):
+    from kubernetes.client import CoordinationV1Api
+
+    return CoordinationV1Api(client or api_client(module))
+
+
 def authorization_api(module):
     from kubernetes.client import AuthorizationV1Api
 

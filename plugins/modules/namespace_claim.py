@@ -17,6 +17,11 @@ description:
     (controller host and C(ansible-playbook) process id) and the time after which the claim expires.
   - The namespace is the lock. Creation is atomic, so of two runs started at once only one gets it.
   - A namespace that exists without this collection's label is never used or changed; the module fails.
+  - With O(mode=provided) the namespace is one an administrator created and labelled
+    C(defender.attack-simulation/provided=true); the claim is then the Lease C(mdc-simulation-claim) in it,
+    created, waited for and taken over the same way, and the namespace itself is never changed. A namespace
+    that does not exist or lacks that label is refused, naming what the administrator must do. In O(mode=create)
+    a namespace with that label is refused (the run's cleanup would delete it).
   - A namespace held by another run that is still alive makes the module wait up to O(wait_timeout)
     seconds, then fail with the holder's run id, start time and owner.
   - The namespace counts as this run's own only when its run id, owner and O(claim_token) are all this run's. A run
@@ -80,6 +85,14 @@ options:
     description: Extra annotations for the namespace.
     type: dict
     default: {}
+  mode:
+    description:
+      - V(create), the run creates the namespace (or takes it over from a run that is gone); the namespace holds
+        the claim.
+      - V(provided), an administrator created the namespace for simulations; a Lease in it holds the claim.
+    type: str
+    choices: [create, provided]
+    default: create
 requirements:
   - kubernetes >= 24.2.0
 """
@@ -121,8 +134,11 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._claim 
 from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
     auth_argument_spec,
     core_api,
+    coordination_api,
     failures_told,
 )
+from ansible_collections.defender.attack_simulation.plugins.module_utils._namespace_modes import claim_lock
+from ansible_collections.defender.attack_simulation.plugins.module_utils._permissions import MODES
 
 
 def argument_spec():
@@ -136,13 +152,16 @@ def argument_spec():
         wait_timeout=dict(type="int", default=0),
         labels=dict(type="dict", default={}),
         annotations=dict(type="dict", default={}),
+        mode=dict(type="str", choices=list(MODES), default=MODES[0]),
     )
     return spec
 
 
 def execute_module(module):
     params = module.params
-    result = NamespaceClaim(core_api(module), params["name"], params["run_id"], params["owner"],
+    core = core_api(module)
+    lock = claim_lock(params["mode"], core, coordination_api(module, core.api_client), params["name"])
+    result = NamespaceClaim(lock, params["name"], params["run_id"], params["owner"],
                             expires_in=params["expires_in"], wait_timeout=params["wait_timeout"],
                             labels=params["labels"], annotations=params["annotations"],
                             check_mode=module.check_mode, claim_token=params["claim_token"]).claim()

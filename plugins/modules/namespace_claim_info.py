@@ -17,6 +17,8 @@ description:
     a claim does, so that the cleanup playbook refuses to delete a live run's namespace.
   - A run is live while its claim has not expired and, when it ran on this controller, its C(ansible-playbook)
     process still exists.
+  - In a namespace an administrator provided (labelled C(defender.attack-simulation/provided=true)), the claim
+    is read from the Lease C(mdc-simulation-claim) in it; V(null) when there is none.
   - Reads only; safe in check mode.
 author:
   - Contributors to defender.attack_simulation (!UNKNOWN)
@@ -88,8 +90,10 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._claim 
 from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
     auth_argument_spec,
     core_api,
+    coordination_api,
     failures_told,
 )
+from ansible_collections.defender.attack_simulation.plugins.module_utils._namespace_modes import holder_lock
 from ansible_collections.defender.attack_simulation.plugins.module_utils._time import utcnow
 
 
@@ -100,7 +104,9 @@ def argument_spec():
 
 
 def execute_module(module):
-    holder = read_holder(core_api(module), module.params["name"])
+    core = core_api(module)
+    lock = holder_lock(core, coordination_api(module, core.api_client), module.params["name"])
+    holder = read_holder(lock, module.params["name"])
     module.exit_json(changed=False, holder=holder_info(holder, utcnow()))
 
 

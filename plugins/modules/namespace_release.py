@@ -26,6 +26,12 @@ description:
     policies, service accounts, secrets, config maps, persistent volume claims without the label, other than those
     Kubernetes puts in every namespace), unless O(force), since deleting the namespace would delete them too. The run's
     own objects are deleted all the same, and the result names the others. Other kinds are not looked at.
+  - A namespace an administrator provided (labelled C(defender.attack-simulation/provided=true)) is never deleted;
+    the run's objects are, then its claim (the Lease C(mdc-simulation-claim)), when that claim is O(run_id)'s;
+    nothing else there is looked at.
+  - Secrets are left unlisted when the credentials may not list them (only runs with registry credentials need
+    that permission, C(docs/permissions.md)).
+  - Waits for the namespace by watching it, or, when the credentials may not watch it, by reading it again.
   - Retries transient API errors (429, 5xx, connection errors) until O(timeout), which bounds the whole release
     by the wall clock, however slowly the API server answers.
   - The outcome is in RV(status), RV(left_behind) and RV(message); the module fails when RV(status) is
@@ -121,17 +127,17 @@ deleted:
 
 from ansible_collections.kubernetes.core.plugins.module_utils.ansiblemodule import AnsibleModule
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.defender.attack_simulation.plugins.module_utils._cleanup import Release
+from ansible_collections.defender.attack_simulation.plugins.module_utils._namespace_modes import ModeRelease
 from ansible_collections.defender.attack_simulation.plugins.module_utils._kube import (
     KubeError, api_client, auth_argument_spec, failures_told,
 )
 from ansible_collections.defender.attack_simulation.plugins.module_utils._redact import redact_message
 
 try:
-    from kubernetes.client import CoreV1Api, NetworkingV1Api
+    from kubernetes.client import CoordinationV1Api, CoreV1Api, NetworkingV1Api
     from kubernetes.watch import Watch
 except ImportError:  # reported by AnsibleK8SModule's own check of the kubernetes library
-    CoreV1Api = NetworkingV1Api = Watch = None
+    CoordinationV1Api = CoreV1Api = NetworkingV1Api = Watch = None
 
 
 def watch_stream(*args, **kwargs):
@@ -160,10 +166,10 @@ def execute_module(module):
         result = dict(status="failed", left_behind=["Namespace//%s" % params["name"]], deleted=[],
                       message="%s; namespace %s and its objects may be left" % (exc, params["name"]))
     else:
-        result = Release(CoreV1Api(client), NetworkingV1Api(client), params["name"], run_id=params["run_id"],
-                         force=params["force"], timeout=params["timeout"], wait=params["wait"],
-                         check_mode=module.check_mode, watch=watch_stream, claim_token=params["claim_token"],
-                         refuse_live=params["refuse_live"]).run()
+        result = ModeRelease(CoreV1Api(client), NetworkingV1Api(client), CoordinationV1Api(client), params["name"],
+                             run_id=params["run_id"], force=params["force"], timeout=params["timeout"],
+                             wait=params["wait"], check_mode=module.check_mode, watch=watch_stream,
+                             claim_token=params["claim_token"], refuse_live=params["refuse_live"]).run()
     changed = bool(result["deleted"])
     result["message"] = redact_message(result["message"], params)  # it may quote what the API server said
     if result["status"] != "done":  # told even when the caller goes on (the cleanup role does)
