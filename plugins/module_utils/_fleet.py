@@ -10,6 +10,7 @@ __metaclass__ = type
 
 from ansible_collections.defender.attack_simulation.plugins.module_utils._records import redact
 from ansible_collections.defender.attack_simulation.plugins.module_utils._report import run_outcome
+from ansible_collections.defender.attack_simulation.plugins.module_utils._verdict import planned_technique_ids
 
 EMPTY_COUNTS = dict(passed=0, failed=0, unreachable=0, skipped=0)
 
@@ -32,20 +33,20 @@ def fleet_row(report, host, report_path="", check_mode=False, failure=None):
                     cluster=None, namespace=None, scenarios=[], report=None,
                     techniques=dict(EMPTY_COUNTS), expected_alerts=0)
     techniques = report.get("techniques") or []
-    problems = run_outcome(report)["problems"]
+    outcome = run_outcome(report)
     verification = report.get("verification") or {}
-    missing = verification.get("missing") or []
-    if problems:
-        message = "; ".join(problems)
-    elif missing:
-        message = "expected alerts missing: %s" % ", ".join(missing)
+    status = outcome["status"]
+    if outcome["problems"]:
+        message = "; ".join(outcome["problems"])
     elif not report_path and not check_mode:
-        message = "failed while writing the report, see its output"
+        status, message = "failed", "failed while writing the report, see its output"
+    elif status == "planned":
+        message = "check mode: %d technique(s) planned, none run" % len(planned_technique_ids(report))
     else:
-        message = verification.get("summary") or "%d technique(s) passed or skipped" % len(techniques)
+        message = verification.get("summary") or "%d technique(s) passed" % len(techniques)
     return dict(
         host=host,
-        status="failed" if problems or missing or (not report_path and not check_mode) else "passed",
+        status=status,
         message=message, run_id=report.get("run_id"), cluster=(report.get("cluster") or {}).get("name"),
         namespace=report.get("namespace"), scenarios=report.get("scenarios") or [], report=report_path or None,
         techniques=dict((status, _count(techniques, status)) for status in EMPTY_COUNTS),
@@ -55,6 +56,7 @@ def fleet_row(report, host, report_path="", check_mode=False, failure=None):
 
 def fleet_summary(rows, generated):
     passed = len([row for row in rows if row["status"] == "passed"])
-    return dict(generated=generated, clusters=len(rows), passed=passed, failed=len(rows) - passed, runs=rows,
+    failed = len([row for row in rows if row["status"] != "passed" and row["status"] != "planned"])
+    return dict(generated=generated, clusters=len(rows), passed=passed, failed=failed, runs=rows,
                 lines=["fleet: %d of %d clusters passed" % (passed, len(rows))]
                 + ["  %s: %s, %s" % (row["host"], row["status"], row["message"]) for row in rows])

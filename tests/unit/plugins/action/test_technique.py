@@ -57,7 +57,8 @@ def exec_in_pod():
 
 def test_connection_options_and_string_numbers_reach_the_client_and_the_exec(exec_in_pod):
     client, execute = exec_in_pod
-    execute.return_value = dict(stdout="Nmap done\n@@technique-exit=0\n@@http-status=200\n@@duration=1.5\n", rc=0)
+    execute.return_value = dict(stdout="Nmap done: 256 IP addresses (1 host up) scanned in 1.41 seconds\n"
+                                       "@@technique-exit=0\n@@http-status=200\n@@duration=1.5\n", rc=0)
     result = run(make_action(dict(ARGS)))
     client.assert_called_once()
     given = client.call_args[0][0].params
@@ -68,7 +69,8 @@ def test_connection_options_and_string_numbers_reach_the_client_and_the_exec(exe
     assert argv[argv.index("-m") + 1] == "2" and bound == 2 + action_module._technique.EXEC_GRACE
     assert api_client is client.return_value
     assert result["record"]["status"] == "passed" and not result.get("failed")
-    assert result["msg"] == "cluster-a | recon.network_scan passed in 1.50 s: Nmap done"
+    assert result["msg"] == ("cluster-a | recon.network_scan passed in 1.50 s: "
+                             "Nmap done: 256 IP addresses (1 host up) scanned in 1.41 seconds")
 
 
 def test_k8s_auth_environment_of_the_task_reaches_kubernetes_cores_client_as_a_modules_would(exec_in_pod):

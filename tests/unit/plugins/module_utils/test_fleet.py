@@ -8,9 +8,14 @@ __metaclass__ = type
 from ansible_collections.defender.attack_simulation.plugins.module_utils._fleet import fleet_row, fleet_summary
 
 
+CRYPTO = ("crypto.cpu_optimization", "crypto.ld_so_preload", "crypto.miner_download", "crypto.miner_run")
+
+
 def report(*statuses, **extra):
+    """A crypto run: the techniques given their statuses in order, the rest passed."""
+    statuses = statuses + ("passed",) * (len(CRYPTO) - len(statuses))
     base = dict(run_id="r1", namespace="ns", cluster={"name": "aks"}, scenarios=["crypto"],
-                techniques=[dict(id="crypto.t%d" % i, status=s) for i, s in enumerate(statuses)],
+                techniques=[dict(id=tid, status=s) for tid, s in zip(CRYPTO, statuses)],
                 expected_alerts=[dict(triggered=True), dict(triggered=False)])
     base.update(extra)
     return base
@@ -18,11 +23,11 @@ def report(*statuses, **extra):
 
 def test_a_run_that_passed():
     row = fleet_row(report("passed", "passed"), "a", "/r/a.json")
-    assert (row["status"], row["message"], row["expected_alerts"]) == ("passed", "2 technique(s) passed or skipped", 1)
+    assert (row["status"], row["message"], row["expected_alerts"]) == ("passed", "4 technique(s) passed", 1)
 
 
 def test_failed_techniques_missing_alerts_and_no_report_each_fail_the_cluster_and_say_why():
-    assert fleet_row(report("passed", "failed"), "a", "/r")["message"] == "1 technique(s) failed: crypto.t1"
+    assert fleet_row(report("passed", "failed"), "a", "/r")["message"] == "1 technique(s) failed: crypto.ld_so_preload"
     missing = fleet_row(report("passed", verification={"missing": ["X"]}), "b", "/r")
     assert (missing["status"], missing["message"]) == ("failed", "expected alerts missing: X")
     assert fleet_row(None, "c")["message"] == "failed before the report, see its output"
