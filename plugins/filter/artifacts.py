@@ -10,12 +10,15 @@ __metaclass__ = type
 
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.defender.attack_simulation.plugins.module_utils._artifacts import run_artifacts as _run_artifacts
+from ansible_collections.defender.attack_simulation.plugins.module_utils import _artifacts
 
 
-def run_artifacts(report, host, report_path=None, only_host=False):
+def run_artifacts(report, host, report_path=None, single=False):
     # The report holds the cluster's output: whatever reads the artifacts must never render it as a template.
-    return wrap_var(_run_artifacts(report, host, report_path or None, bool(only_host)))
+    report = _artifacts.plain(report)
+    if single:
+        return wrap_var(_artifacts.single_run_artifacts(report, report_path or None))
+    return wrap_var(_artifacts.run_artifacts(report, str(host), report_path or None))
 
 
 class FilterModule(object):

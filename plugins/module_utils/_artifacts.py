@@ -35,17 +35,31 @@ def run_key(host):
     return "%s%s_%s" % (RUN_KEY_PREFIX, re.sub(r"[^A-Za-z0-9_]", "_", host)[:60], digest)
 
 
-def run_artifacts(report, host, report_path=None, only_host=False):
-    """The set_stats data of one cluster's run: its own key, its entry by host, and, when the job has only this host,
-    the single-report keys (a job of several hosts would merge those into one report, or glue the paths)."""
+def run_artifacts(report, host, report_path=None):
+    """The set_stats data of one cluster's run that set_stats may aggregate over the job's hosts (dicts merge): its own
+    key, its entry by host, its JSON report's path by host."""
     data = {run_key(host): report, RUNS_KEY: {host: report}}
     if report_path:
         data[PATHS_KEY] = {host: report_path}
-    if only_host:
-        data[REPORT_KEY] = report
-        if report_path:
-            data[PATH_KEY] = report_path
     return data
+
+
+def single_run_artifacts(report, report_path=None):
+    """The set_stats data of a job of one host, published without aggregation: several hosts would merge their
+    reports into one, and a report written twice (verified) would glue its path to itself."""
+    data = {REPORT_KEY: report}
+    if report_path:
+        data[PATH_KEY] = report_path
+    return data
+
+
+def plain(value):
+    """``value`` as plain dicts, lists and scalars: a copy any caller can mark unsafe, whatever containers it came in."""
+    if isinstance(value, dict):
+        return dict((str(k), plain(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
 
 
 def _identity(report):
@@ -55,7 +69,7 @@ def _identity(report):
 def reports_in(variables):
     """Every run report the artifact variables hold, each once (by host and run id), ordered by host then run id:
     the per-cluster keys first, then ``defender_simulation_runs``, then ``defender_simulation``."""
-    found = [variables[name] for name in sorted(variables) if str(name).startswith(RUN_KEY_PREFIX)]
+    found = [variables[name] for name in sorted(str(n) for n in variables) if name.startswith(RUN_KEY_PREFIX)]
     runs = variables.get(RUNS_KEY)
     if isinstance(runs, dict):
         found.extend(runs[host] for host in sorted(runs))
@@ -65,4 +79,4 @@ def reports_in(variables):
         if isinstance(report, dict) and report and _identity(report) not in seen:
             seen.add(_identity(report))
             reports.append(report)
-    return sorted(reports, key=lambda r: (str(r.get("host") or ""), str(r.get("run_id") or "")))
+    return [plain(r) for r in sorted(reports, key=lambda r: (str(r.get("host") or ""), str(r.get("run_id") or "")))]

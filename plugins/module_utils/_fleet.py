@@ -27,7 +27,8 @@ def _before_the_report(failure):
 
 def fleet_row(report, host, report_path="", check_mode=False, failure=None):
     """The row of one cluster; ``report`` is its (verified) run report, or None when the run failed before it
-    (``failure`` then says at which stage and why, when the run got that far)."""
+    (``failure`` then says at which stage and why, when the run got that far). ``report_path`` None: the report came
+    as an artifact, its file is not on this controller."""
     if not report:
         return dict(host=host, status="failed", message=_before_the_report(failure), run_id=None,
                     cluster=None, namespace=None, scenarios=[], report=None,
@@ -38,7 +39,7 @@ def fleet_row(report, host, report_path="", check_mode=False, failure=None):
     status = outcome["status"]
     if outcome["problems"]:
         message = "; ".join(outcome["problems"])
-    elif not report_path and not check_mode:
+    elif report_path is not None and not report_path and not check_mode:
         status, message = "failed", "failed while writing the report, see its output"
     elif status == "planned":
         message = "check mode: %d technique(s) planned, none run" % len(planned_technique_ids(report))

@@ -69,7 +69,7 @@ WEBSHELL_MISSING = (401, 403, 404, 405)
 # The line each technique's script prints when it did its part (roles/techniques/files/<scenario>/<name>.sh): its
 # exit status alone cannot tell a script that ran from a web shell that answered something else.
 SUCCESS_LINES = {
-    "recon.access_review": r'^SelfSubjectAccessReview "status":\{',
+    "recon.access_review": r'^SelfSubjectAccessReview "status": *\{',
     "recon.network_scan": r"^Nmap done: \d+ IP address",
     "lateral_movement.metadata_token": r"^(cloud: (GCP|AWS|Azure)|No token found)$",
     "secrets.git_credentials": r"^found /\S*\.git-credentials:$",
