@@ -72,11 +72,17 @@ def reports_in(variables):
     found = [variables[name] for name in sorted(str(n) for n in variables) if name.startswith(RUN_KEY_PREFIX)]
     runs = variables.get(RUNS_KEY)
     if isinstance(runs, dict):
-        found.extend(runs[host] for host in sorted(runs))
+        # A report names its host; one that does not is known by its key here.
+        found.extend(dict(dict(host=host), **runs[host]) if isinstance(runs[host], dict) and not runs[host].get("host")
+                     else runs[host] for host in sorted(runs))
     found.append(variables.get(REPORT_KEY))
-    reports, seen = [], set()
+    reports, seen, run_ids = [], set(), set()
     for report in found:
-        if isinstance(report, dict) and report and _identity(report) not in seen:
-            seen.add(_identity(report))
-            reports.append(report)
+        if not isinstance(report, dict) or not report or _identity(report) in seen:
+            continue
+        if not report.get("host") and report.get("run_id") in run_ids:
+            continue  # the same run, already known with its host
+        seen.add(_identity(report))
+        run_ids.add(report.get("run_id"))
+        reports.append(report)
     return [plain(r) for r in sorted(reports, key=lambda r: (str(r.get("host") or ""), str(r.get("run_id") or "")))]
