@@ -12,7 +12,7 @@ name: run_reports
 short_description: Every cluster's run report that the simulate job published for the next AWX workflow node
 version_added: 1.0.0
 description:
-  - Reads the artifacts of P(defender.attack_simulation.simulate#playbook), which AWX passes to the next workflow
+  - Reads the artifacts of the C(defender.attack_simulation.simulate) playbook, which AWX passes to the next workflow
     node as extra vars, and returns each run report once, ordered by inventory host.
   - Reads every C(defender_simulation_run_*) variable (one per cluster, a key no other host or job slice writes,
     so it survives AWX's merge of a sliced job's artifacts), then C(defender_simulation_runs) and

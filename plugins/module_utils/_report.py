@@ -276,9 +276,8 @@ def _alert_case(suite, verified):
     elif outcome == "skipped":
         ET.SubElement(case, "skipped", message=_xml_text(message))
     elif verified.get("alert_id") or verified.get("portal_link"):
-        ET.SubElement(case, "system-out").text = _xml_text(
-            "alert %s, latency %s s, %s" % (verified.get("alert_id"), verified.get("latency_seconds"),
-                                             verified.get("portal_link") or ""))
+        seen = (verified.get("alert_id"), verified.get("latency_seconds"), verified.get("portal_link") or "")
+        ET.SubElement(case, "system-out").text = _xml_text("alert %s, latency %s s, %s" % seen)
     return outcome
 
 
