@@ -47,3 +47,15 @@ def test_a_run_whose_deploy_failed_is_a_failed_row_naming_the_stage():
 def test_a_run_that_failed_before_its_report_names_the_stage_when_known():
     row = fleet_row(None, "a", failure={"stage": "prerequisites", "message": "cannot reach the API server"})
     assert row["message"] == "failed at prerequisites before the report: cannot reach the API server"
+
+
+def test_a_check_mode_fleet_is_planned_not_passed():
+    row = fleet_row(report(check_mode=True, techniques=[]), "a", "", check_mode=True)
+    assert (row["status"], row["message"]) == ("planned", "check mode: 4 technique(s) planned, none run")
+    summary = fleet_summary([row], "2026-11-29T00:00:00Z")
+    assert (summary["passed"], summary["failed"], summary["lines"][0]) == (0, 0, "fleet: 0 of 1 clusters passed, 1 planned (check mode)")
+
+
+def test_a_run_that_left_out_planned_techniques_is_a_failed_row():
+    row = fleet_row(report(techniques=[]), "a", "/r/a.json")
+    assert row["status"] == "failed" and row["message"].startswith("incomplete: 4 of 4 planned techniques did not run: ")
