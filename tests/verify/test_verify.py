@@ -512,3 +512,21 @@ def test_the_azure_secret_is_never_printed_even_at_vvv(env, arm, tmp_path):
     proc, unused_written = run_verify(environ, arm, tmp_path, report(), 20, 1, "-vvv", "-e", "verify_secret=%s" % SECRET)
     assert "1 of 2 expected alerts seen" in proc.output  # it did authenticate and list
     assert SECRET not in proc.output
+
+
+def test_a_fleet_run_that_never_ran_its_techniques_fails_alone_and_the_others_are_verified(env, arm, tmp_path):
+    arm.scenario(alerts=[alert("w", WEBSHELL), alert("i", IMDS)])
+    verified, untried = report(run_id="run-a"), report(run_id="run-b", cluster=OTHER)
+    verified["host"], untried["host"] = "aks-a", "aks-b"
+    untried.update(techniques=[], failure={"stage": "deploy", "task": "Deploy", "message": "ErrImagePull"})
+    extra = tmp_path / "awx.json"
+    extra.write_text(json.dumps({"defender_simulation_runs": {"aks-a": verified, "aks-b": untried}}))
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/verify.yml", "-e", "@%s" % extra,
+                           "-e", "verify_arm_endpoint=%s verify_authority=%s verify_ca_cert=%s" % (arm.url, arm.url, arm.ca),
+                           "-e", "verify_deadline=3600 report_dir=%s" % (tmp_path / "reports")],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 2, proc.stdout
+    assert "run run-b: deploy failed: ErrImagePull" in proc.stdout
+    summary = json.loads(next((tmp_path / "reports").glob("fleet-summary-*.json")).read_text())
+    assert {row["host"]: row["status"] for row in summary["runs"]} == {"aks-a": "passed", "aks-b": "failed"}
+    assert len(arm.list_requests()) == 1  # one listing, for run-a only
