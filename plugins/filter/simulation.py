@@ -11,8 +11,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.defender.attack_simulation.plugins.module_utils import _redact, _report
+from ansible_collections.defender.attack_simulation.plugins.module_utils import _redact, _report, _verdict
 
 
 def redact(text):
@@ -33,9 +34,9 @@ def junit_xml(report):
         raise AnsibleFilterError("junit_xml: %s" % exc)
 
 
-def run_outcome(report):
+def run_outcome(report, fail_on_technique_failure=True, on_missing="fail"):
     try:
-        return _report.run_outcome(report)
+        return _report.run_outcome(report, _verdict.tolerated_kinds(boolean(fail_on_technique_failure), on_missing))
     except _report.ReportError as exc:
         raise AnsibleFilterError("run_outcome: %s" % exc)
 

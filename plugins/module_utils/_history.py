@@ -309,15 +309,6 @@ def compare(entry, entries, options=None):
 
 # --- the verdict's hook and the notification -------------------------------------------------------------------------
 
-def regression_problems(report):
-    """One problem line per regression the report carries (``regressions``), none when they were accepted
-    (``regressions_accepted``): what run_outcome adds to a run's problems."""
-    if not isinstance(report, dict) or report.get("regressions_accepted"):
-        return []
-    regressions = [r for r in report.get("regressions") or [] if isinstance(r, dict)]
-    return ["detection regressed: %s" % r.get("message") for r in regressions]
-
-
 def notification_text(results, title="Defender for Containers simulation"):
     """The text a notification sends: one line per cluster (its verdict), then every regression, then notices.
 

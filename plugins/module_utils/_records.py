@@ -66,6 +66,28 @@ CURL_TIMED_OUT = 28
 # HTTP statuses that say the web shell is not there (a missing page, a refused request): the run stops.
 WEBSHELL_MISSING = (401, 403, 404, 405)
 
+# The line each technique's script prints when it did its part (roles/techniques/files/<scenario>/<name>.sh): its
+# exit status alone cannot tell a script that ran from a web shell that answered something else.
+SUCCESS_LINES = {
+    "recon.access_review": r'^SelfSubjectAccessReview "status": *\{',
+    "recon.network_scan": r"^Nmap done: \d+ IP address",
+    "lateral_movement.metadata_token": r"^(cloud: (GCP|AWS|Azure)|No token found)$",
+    "secrets.git_credentials": r"^found /\S*\.git-credentials:$",
+    "secrets.service_account_token": r"^service-account token: ",
+    "secrets.cloud_secret_env": r"^[A-Z_]+ is (set: |not set$)",
+    "crypto.cpu_optimization": r"^modprobe msr allow_writes=on: exit \d+",
+    "crypto.ld_so_preload": r"^ld\.so\.preload: (created|refused) for ",
+    "crypto.miner_download": r"^downloaded xmrig to /\S*xmrig \(\d+ bytes\)$",
+    "crypto.miner_run": r"^/\S*xmrig exited \d+$",
+    "ti_domain.test_domain": r"^request to mdc-eicar\.alerts\.security\.azure\.com sent: curl exit \d+$",
+}
+# whoami's whole answer: one POSIX user name (or a numeric uid), nothing else.
+_USER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$|^\d+$")
+# What a web shell that does not execute commands serves instead: its PHP source, an HTML page, PHP's own errors.
+_NOT_EXECUTED = re.compile(r"(?i)<\?php|<html|<body|<!doctype|<br\s*/?>|shell_exec\(|\bdisabled\b|"
+                           r"\b(?:fatal|parse) error\b|\b404 not found\b")
+EXCERPT_CHARS = 200
+
 
 class RecordError(ValueError):
     """A delivery or technique id that cannot make a record; the message names it."""
@@ -117,6 +139,32 @@ def _detail(output):
     return ": %s" % redact(last)[:200] if last else ""
 
 
+def _excerpt(answer):
+    """The start of an answer on one line, redacted and bounded, for a message."""
+    text = " ".join((answer or "").split())
+    text = redact(text)
+    return repr(text[:EXCERPT_CHARS] + ("\u2026" if len(text) > EXCERPT_CHARS else "")) if text else "nothing"
+
+
+def _not_executed(technique_id, webshell_url, answer):
+    return (STATUS_UNREACHABLE, None, "%s: the web shell %s answered without running the command: %s"
+            % (technique_id, webshell_url, _excerpt(answer)))
+
+
+def has_success_line(technique_id, answer):
+    """True when the answer holds the line the technique's script prints when it did its part."""
+    pattern = SUCCESS_LINES.get(technique_id)
+    return bool(pattern) and re.search(pattern, answer or "", re.MULTILINE) is not None
+
+
+def _judge_whoami(technique_id, webshell_url, answer):
+    # The web shell's command is exactly whoami, as in the original: one user name proves it ran.
+    lines = [line.strip() for line in (answer or "").splitlines() if line.strip()]
+    if len(lines) == 1 and _USER_NAME.match(lines[0]) and not _NOT_EXECUTED.search(answer):
+        return STATUS_PASSED, 0, None
+    return _not_executed(technique_id, webshell_url, answer)
+
+
 def delivery_markers(stdout):
     """Split what the attacker's curl printed into (markers, answer): the last value of each marker, and the
     web shell's answer with the marker lines and its leading HTML comment removed."""
@@ -155,17 +203,21 @@ def _judge_delivery(technique_id, delivery, markers, answer, webshell_url, timeo
         return (STATUS_FAILED, None, "%s: the web shell %s answered HTTP %d%s"
                 % (technique_id, webshell_url, http_status, _detail(answer)))
     if technique_id == "webshell.whoami":
-        # The web shell's command is exactly whoami, as in the original: its answer is the judge.
-        if answer.strip():
-            return STATUS_PASSED, 0, None
-        return STATUS_FAILED, None, "%s: the web shell %s answered nothing" % (technique_id, webshell_url)
+        return _judge_whoami(technique_id, webshell_url, answer)
     technique_rc = _int_marker(markers, MARKER_TECHNIQUE_EXIT)
+    evidence = has_success_line(technique_id, answer)
+    if technique_rc is None and not evidence:
+        # The victim's bash prints the marker whatever the script does: without it, nothing ran in the victim.
+        return _not_executed(technique_id, webshell_url, answer)
     if technique_rc is None:
         return (STATUS_FAILED, None,
                 "%s: the web shell %s answered without %s<rc>: the script did not run to its end%s"
                 % (technique_id, webshell_url, MARKER_TECHNIQUE_EXIT, _detail(answer)))
     if technique_rc != 0:
         return (STATUS_FAILED, technique_rc, "%s exited with rc %d%s" % (technique_id, technique_rc, _detail(answer)))
+    if not evidence:
+        return (STATUS_FAILED, None, "%s exited 0 without the line its script prints when it did its part (%s)%s"
+                % (technique_id, SUCCESS_LINES.get(technique_id), _detail(answer)))
     return STATUS_PASSED, 0, None
 
 

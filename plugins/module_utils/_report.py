@@ -13,8 +13,7 @@ A run report is a dict::
      "cleanup": None or {"status": "done" | "failed" | "skipped", "left_behind": ["<kind>/<namespace>/<name>"], "message"},
      "verification": None or {"alerts": [{"display_name", "seen", "status", "condition", ...}], "summary"}}
 
-A run passes only when every stage ran, no technique failed, cleanup did not fail and, once compared with the runs
-before (``regressions``, ``_history.py``), nothing regressed unless ``regressions_accepted`` (``run_outcome``).
+Whether a run passed is decided in one place, ``_verdict.verdict``; ``run_outcome`` gives it to the filters.
 
 ``verification`` is what ``_verification.verify`` returns; only ``alerts[].display_name`` and ``alerts[].seen``
 are required here (``status`` and ``condition`` refine the outcome when present).
@@ -28,21 +27,28 @@ import re
 import xml.etree.ElementTree as ET
 
 from ansible_collections.defender.attack_simulation.plugins.module_utils._catalog import NEAR_REAL_TIME, UP_TO_ONE_HOUR
-from ansible_collections.defender.attack_simulation.plugins.module_utils._history import regression_problems
 from ansible_collections.defender.attack_simulation.plugins.module_utils._records import (
     STATUS_FAILED,
     STATUS_PASSED,
     STATUS_SKIPPED,
     STATUS_TIMED_OUT,
     STATUS_UNREACHABLE,
-    FAILED_STATUSES,
     STATUSES,
 )
 from ansible_collections.defender.attack_simulation.plugins.module_utils._redact import redact
+from ansible_collections.defender.attack_simulation.plugins.module_utils import _verdict
+from ansible_collections.defender.attack_simulation.plugins.module_utils._verdict import (
+    ALERT_NEEDS_CLUSTER_SETTING,
+    ALERT_NOT_TRIGGERED,
+    KIND_INCOMPLETE,
+    cleanup_text,
+    not_run_technique_ids,
+)
 
 LATENCY_TEXT = {NEAR_REAL_TIME: "near real time", UP_TO_ONE_HOUR: "up to one hour"}
 JUNIT_SUITE_NAME = "defender.attack_simulation"
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Every character XML 1.0 cannot carry (control characters, surrogates, U+FFFE, U+FFFF), as the W3C's Char production.
+_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class ReportError(ValueError):
@@ -69,47 +75,14 @@ def _failed_cleanup(report):
     return cleanup if isinstance(cleanup, dict) and cleanup.get("status") == "failed" else None
 
 
-def failed_technique_ids(report):
-    return [t.get("id") for t in _techniques(report) if t.get("status") in FAILED_STATUSES]
-
-
-def cleanup_text(cleanup):
-    """One line on what cleanup did and what it left behind."""
-    if not isinstance(cleanup, dict):
-        return "not run"
-    text = str(cleanup.get("status") or "unknown")
-    if cleanup.get("message"):
-        text += ": %s" % redact(str(cleanup["message"]))
-    if cleanup.get("left_behind"):
-        text += " (left behind: %s)" % ", ".join(str(o) for o in cleanup["left_behind"])
-    return text
-
-
-def run_outcome(report):
-    """dict(status="passed" | "failed", problems=[one line each]) of a run report.
-
-    A run fails when a stage failed (its techniques did not all run), when a technique failed or was
-    unreachable, or when cleanup failed (it may have left objects behind)."""
+def run_outcome(report, tolerated=()):
+    """The run's verdict (``_verdict.verdict``): dict(status, problems, kinds, exit_problems)."""
     report = _require_report(report)
-    problems = []
-    failure = _failure(report)
-    if failure:
-        problems.append("%s failed: %s" % (failure["stage"], redact(str(failure.get("message") or "see the output"))))
-    failed = failed_technique_ids(report)
-    if failed:
-        problems.append("%d technique(s) failed: %s" % (len(failed), ", ".join(failed)))
-    cleanup = _failed_cleanup(report)
-    if cleanup:
-        problems.append("cleanup failed: %s" % cleanup_text(cleanup).split(": ", 1)[-1])
-    problems.extend(_detection_regressions(report))
-    return dict(status="failed" if problems else "passed", problems=problems)
+    try:
+        return _verdict.verdict(report, tolerated)
+    except _verdict.VerdictError as exc:
+        raise ReportError(str(exc))
 
-
-# --- hook: detection regressions against the runs before (issue 22, _history.py) ------------------------------------
-# The simulation_history action adds `regressions` (and `regressions_accepted`) to a report and judges it here again.
-# When one verdict function replaces run_outcome, it calls this the same way.
-def _detection_regressions(report):
-    return regression_problems(report)
 
 
 def count_statuses(techniques):
@@ -171,7 +144,21 @@ def _verification_lines(verification):
     alerts = verification.get("alerts") or []
     seen = [a for a in alerts if a.get("seen")]
     summary = verification.get("summary") or "%d of %d expected alerts seen" % (len(seen), len(alerts))
-    return ["Verification: %s" % summary]
+    lines = ["Verification: %s, %s" % (_verdict.verification_status(verification), summary)]
+    if verification.get("error"):
+        lines.append("  could not verify: %s" % redact(str(verification["error"])))
+    lines.extend("  %s" % _verified_line(a) for a in alerts if isinstance(a, dict))
+    return lines
+
+
+def _verified_line(alert):
+    if alert.get("seen"):
+        latency = alert.get("latency_seconds")
+        return "seen      %s (%s%s) %s" % (alert.get("display_name"), alert.get("alert_id") or "",
+                                           " after %ss" % int(latency) if latency is not None else "",
+                                           alert.get("portal_link") or "")
+    return "%-9s %s" % ({ALERT_NEEDS_CLUSTER_SETTING: "setting", ALERT_NOT_TRIGGERED: "untried"}
+                        .get(alert.get("status"), "MISSING"), alert.get("display_name"))
 
 
 def simulation_summary(report):
@@ -180,6 +167,7 @@ def simulation_summary(report):
     techniques = _techniques(report)
     counts = count_statuses(techniques)
     outcome = run_outcome(report)
+    not_run = not_run_technique_ids(report) if KIND_INCOMPLETE in outcome["kinds"] else []
     lines = [
         "Simulation %s in namespace %s on %s (%s to %s)"
         % (report.get("run_id") or "(no run id)", report.get("namespace") or "(unknown)", _cluster_text(report),
@@ -191,7 +179,8 @@ def simulation_summary(report):
         "Scenarios: %s" % (", ".join(report.get("scenarios") or []) or "none"),
         "Techniques: %d passed, %d failed, %d unreachable, %d skipped"
         % (counts[STATUS_PASSED], counts[STATUS_FAILED], counts[STATUS_UNREACHABLE], counts[STATUS_SKIPPED])
-        + (", %d timed out" % counts[STATUS_TIMED_OUT] if counts[STATUS_TIMED_OUT] else ""),
+        + (", %d timed out" % counts[STATUS_TIMED_OUT] if counts[STATUS_TIMED_OUT] else "")
+        + (", %d planned but not run" % len(not_run) if not_run else ""),
     ])
     lines.extend(_technique_lines(techniques))
     if "cleanup" in report:
@@ -225,40 +214,56 @@ def _properties(suite, report):
             ET.SubElement(properties, "property", name=name, value=_xml_text(str(value)))
 
 
-def _technique_case(suite, record):
-    case = ET.SubElement(suite, "testcase", classname=str(record.get("scenario") or "unknown"),
-                         name=str(record.get("id")), time="%.3f" % _seconds(record.get("duration")))
+def _technique_case(suite, record, check_mode=False):
+    case = ET.SubElement(suite, "testcase", classname=_xml_text(str(record.get("scenario") or "unknown")),
+                         name=_xml_text(str(record.get("id"))), time="%.3f" % _seconds(record.get("duration")))
     status = record.get("status")
     message = _xml_text(record.get("message") or status or "")
     if status in (STATUS_FAILED, STATUS_UNREACHABLE, STATUS_TIMED_OUT):
         failure = ET.SubElement(case, "failure", message=message, type=status)
         failure.text = _xml_text(record.get("output"))
-    elif status == STATUS_SKIPPED:
+        return "failed"
+    if status == STATUS_SKIPPED and check_mode:
         ET.SubElement(case, "skipped", message=message)
-    elif status != STATUS_PASSED:
-        ET.SubElement(case, "failure", message="unknown status %r" % (status,), type="unknown")
-    if record.get("output") and status == STATUS_PASSED:
+        return "skipped"
+    if status == STATUS_SKIPPED:
+        # Outside check mode a technique is skipped only when it did not run: the run is incomplete.
+        ET.SubElement(case, "failure", message=message or "did not run", type="not_run")
+        return "failed"
+    if status != STATUS_PASSED:
+        ET.SubElement(case, "failure", message=_xml_text("unknown status %r" % (status,)), type="unknown")
+        return "failed"
+    if record.get("output"):
         ET.SubElement(case, "system-out").text = _xml_text(record["output"])
-    return case
+    return "passed"
+
+
+def _not_run_case(suite, technique_id):
+    # A planned technique without a record (--tags, --skip-tags, --start-at-task): red, never absent.
+    case = ET.SubElement(suite, "testcase", classname=_xml_text(technique_id.split(".", 1)[0]),
+                         name=_xml_text(technique_id), time="0.000")
+    ET.SubElement(case, "failure", message="planned but did not run", type="not_run")
+    return "failed"
 
 
 def _stage_case(suite, stage, message, details=""):
     # A stage that failed is an error, not a failure: the techniques it should have led to never ran.
-    case = ET.SubElement(suite, "testcase", classname="stages", name=str(stage), time="0.000")
+    case = ET.SubElement(suite, "testcase", classname="stages", name=_xml_text(str(stage)), time="0.000")
     error = ET.SubElement(case, "error", message=_xml_text(message), type="stage %s failed" % stage)
     error.text = _xml_text(details)
-    return case
+    return "error"
 
 
 def alert_outcome(verified):
-    """("passed" | "failed" | "skipped", message) for one verified alert: seen passes; not seen fails,
-    unless the alert has a condition (a cluster setting) or its techniques did not pass."""
+    """("passed" | "failed" | "skipped", message) for one verified alert: seen passes; an alert that needs a
+    cluster setting is skipped with its reason; an alert missing, or whose techniques did not pass, fails (it was
+    not verified)."""
     if verified.get("seen"):
         return "passed", "seen %s" % (verified.get("time_generated") or "")
-    if verified.get("status") == "not_triggered" or verified.get("triggered") is False:
-        return "skipped", "not triggered: its techniques did not pass"
-    if verified.get("condition") or verified.get("status") == "needs_cluster_setting":
-        return "skipped", "not seen; %s" % (verified.get("condition") or "needs a cluster setting")
+    if verified.get("status") == ALERT_NOT_TRIGGERED or verified.get("triggered") is False:
+        return "failed", "not verified: its techniques did not pass"
+    if verified.get("status") == ALERT_NEEDS_CLUSTER_SETTING or (verified.get("condition") and not verified.get("status")):
+        return "skipped", "not seen; needs a cluster setting: %s" % (verified.get("condition") or "see the alert")
     return "failed", "expected alert not seen in Defender for Cloud"
 
 
@@ -267,47 +272,69 @@ def _alert_case(suite, verified):
                          time="%.3f" % _seconds(verified.get("latency_seconds")))
     outcome, message = alert_outcome(verified)
     if outcome == "failed":
-        ET.SubElement(case, "failure", message=message, type="missing")
+        ET.SubElement(case, "failure", message=_xml_text(message),
+                      type="not_triggered" if "not verified" in message else "missing")
     elif outcome == "skipped":
-        ET.SubElement(case, "skipped", message=message)
+        ET.SubElement(case, "skipped", message=_xml_text(message))
+    elif verified.get("alert_id") or verified.get("portal_link"):
+        seen = (verified.get("alert_id"), verified.get("latency_seconds"), verified.get("portal_link") or "")
+        ET.SubElement(case, "system-out").text = _xml_text("alert %s, latency %s s, %s" % seen)
     return outcome
 
 
-def junit_xml(report):
-    """A JUnit XML document (a string) with one testsuite for the run: a testcase per technique and,
-    when the report holds a verification, a testcase per expected alert."""
-    report = _require_report(report)
-    root = ET.Element("testsuites")
-    suite = ET.SubElement(root, "testsuite", name=("%s %s" % (JUNIT_SUITE_NAME, report.get("run_id") or "")).strip())
-    _properties(suite, report)
-    outcomes = []
-    for record in _techniques(report):
-        _technique_case(suite, record)
-        status = record.get("status")
-        outcomes.append({STATUS_UNREACHABLE: "failed", STATUS_PASSED: "passed",
-                         STATUS_SKIPPED: "skipped"}.get(status, "failed"))
-    failure = _failure(report)
-    if failure:
-        _stage_case(suite, failure["stage"], "%s failed: %s" % (failure["stage"], failure.get("message") or ""),
-                    "task: %s" % (failure.get("task") or "unknown"))
-        outcomes.append("error")
-    cleanup = _failed_cleanup(report)
-    if cleanup:
-        _stage_case(suite, "cleanup", "cleanup failed: %s" % cleanup_text(cleanup).split(": ", 1)[-1])
-        outcomes.append("error")
-    verification = report.get("verification")
-    if isinstance(verification, dict):
-        for verified in verification.get("alerts") or []:
-            outcomes.append(_alert_case(suite, verified))
-    total_time = sum(_seconds(t.get("duration")) for t in _techniques(report))
+def _suite(root, name, report):
+    suite = ET.SubElement(root, "testsuite", name=_xml_text(name))
+    if report.get("started"):
+        suite.set("timestamp", _xml_text(str(report["started"])))
+    return suite
+
+
+def _count(suite, outcomes, seconds):
     suite.set("tests", str(len(outcomes)))
     suite.set("failures", str(outcomes.count("failed")))
     suite.set("errors", str(outcomes.count("error")))
     suite.set("skipped", str(outcomes.count("skipped")))
-    suite.set("time", "%.3f" % total_time)
-    if report.get("started"):
-        suite.set("timestamp", str(report["started"]))
-    for key in ("tests", "failures", "errors", "skipped", "time"):
-        root.set(key, suite.get(key))
-    root.set("name", suite.get("name"))
+    suite.set("time", "%.3f" % seconds)
+
+
+def _run_suite(root, report, name):
+    suite = _suite(root, name, report)
+    _properties(suite, report)
+    outcomes = [_technique_case(suite, record, bool(report.get("check_mode"))) for record in _techniques(report)]
+    if KIND_INCOMPLETE in run_outcome(report)["kinds"]:
+        outcomes.extend(_not_run_case(suite, tid) for tid in not_run_technique_ids(report))
+    failure = _failure(report)
+    if failure:
+        outcomes.append(_stage_case(suite, failure["stage"], "%s failed: %s" % (failure["stage"], failure.get("message") or ""),
+                                    "task: %s" % (failure.get("task") or "unknown")))
+    cleanup = _failed_cleanup(report)
+    if cleanup:
+        outcomes.append(_stage_case(suite, "cleanup", "cleanup failed: %s" % cleanup_text(cleanup).split(": ", 1)[-1]))
+    _count(suite, outcomes, sum(_seconds(t.get("duration")) for t in _techniques(report)))
+    return outcomes
+
+
+def _alerts_suite(root, report, name):
+    # One testcase per expected alert, in a suite of its own: the verification, beside the run's techniques.
+    verification = report["verification"]
+    suite = _suite(root, name + " alerts", report)
+    outcomes = [_alert_case(suite, verified) for verified in verification.get("alerts") or [] if isinstance(verified, dict)]
+    if verification.get("error"):
+        outcomes.append(_stage_case(suite, "verification", "verification failed: %s" % verification["error"]))
+    _count(suite, outcomes, 0.0)
+    return outcomes
+
+
+def junit_xml(report):
+    """A JUnit XML document (a string): a testsuite for the run (a testcase per technique, per planned technique
+    that did not run, per failed stage) and, when the report holds a verification, a testsuite with a testcase per
+    expected alert. Every text is redacted and stripped of what XML 1.0 cannot carry."""
+    report = _require_report(report)
+    root = ET.Element("testsuites")
+    name = ("%s %s" % (JUNIT_SUITE_NAME, report.get("run_id") or "")).strip()
+    outcomes = _run_suite(root, report, name)
+    if isinstance(report.get("verification"), dict):
+        outcomes += _alerts_suite(root, report, name)
+    root.set("name", _xml_text(name))
+    _count(root, outcomes, sum(_seconds(t.get("duration")) for t in _techniques(report)))
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")

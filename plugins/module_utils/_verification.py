@@ -28,11 +28,18 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._time i
     parse_time,
     utcnow,
 )
+from ansible_collections.defender.attack_simulation.plugins.module_utils._verdict import (
+    ALERT_MISSING,
+    ALERT_NEEDS_CLUSTER_SETTING,
+    ALERT_NOT_TRIGGERED,
+    ALERT_SEEN,
+    verification_status,
+)
 
-STATUS_SEEN = "seen"
-STATUS_MISSING = "missing"
-STATUS_NEEDS_CLUSTER_SETTING = "needs_cluster_setting"
-STATUS_NOT_TRIGGERED = "not_triggered"
+STATUS_SEEN = ALERT_SEEN
+STATUS_MISSING = ALERT_MISSING
+STATUS_NEEDS_CLUSTER_SETTING = ALERT_NEEDS_CLUSTER_SETTING
+STATUS_NOT_TRIGGERED = ALERT_NOT_TRIGGERED
 
 
 def run_scope(report):
@@ -179,7 +186,10 @@ def summarize(results, now, deadline=None):
     if details:
         summary += " (%s)" % "; ".join(details)
     remaining = max(0, int((deadline - now).total_seconds())) if deadline else 0
+    verified = dict(alerts=results, missing=missing, not_triggered=not_triggered)
     return dict(
+        # passed only when every awaited alert was seen: the one verdict's reading (_verdict).
+        status=verification_status(verified),
         checked_at=format_time(now),
         deadline=format_time(deadline),
         remaining_seconds=remaining,

@@ -16,10 +16,15 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(sys.executable).parent
 
 
+CRYPTO = ["crypto.cpu_optimization", "crypto.ld_so_preload", "crypto.miner_download", "crypto.miner_run"]
+
+
 def report(host, statuses, verification=None):
+    """A crypto run whose first techniques have these statuses; the rest passed."""
+    statuses = list(statuses) + ["passed"] * (len(CRYPTO) - len(statuses))
     return {"run_id": "run-" + host, "host": host, "started": "2026-11-29T02:00:00Z", "namespace": "ns-" + host,
-            "cluster": {"name": "cluster-of-" + host}, "scenarios": ["webshell"],
-            "techniques": [{"id": "webshell.t%d" % i, "scenario": "webshell", "status": s} for i, s in enumerate(statuses)],
+            "cluster": {"name": "cluster-of-" + host}, "scenarios": ["crypto"],
+            "techniques": [{"id": tid, "scenario": "crypto", "status": s} for tid, s in zip(CRYPTO, statuses)],
             "expected_alerts": [{"display_name": "Possible Web Shell activity detected", "triggered": True},
                                 {"display_name": "Not this time", "triggered": False}],
             "verification": verification}
@@ -62,7 +67,7 @@ def run_fleet(tmp_path):
 
 def test_a_fleet_lists_every_cluster_with_its_outcome(run_fleet):
     hosts = {
-        "aks-a": {"stand_in_report": report("aks-a", ["passed", "skipped"])},
+        "aks-a": {"stand_in_report": report("aks-a", ["passed"])},
         "aks-b": {"stand_in_report": report("aks-b", ["passed", "failed"]), "stand_in_fails": True},
         "aks-c": {"stand_in_report": report("aks-c", ["passed"]), "stand_in_fails": True,
                   "stand_in_verified": report("aks-c", ["passed"], {"missing": ["Possible Web Shell activity detected"],
@@ -77,10 +82,10 @@ def test_a_fleet_lists_every_cluster_with_its_outcome(run_fleet):
     rows = {row["host"]: row for row in summary["runs"]}
     assert list(rows) == ["aks-a", "aks-b", "aks-c", "aks-d"]
     assert rows["aks-a"]["status"] == "passed" and rows["aks-a"]["run_id"] == "run-aks-a"
-    assert rows["aks-a"]["techniques"] == {"passed": 1, "failed": 0, "unreachable": 0, "skipped": 1}
+    assert rows["aks-a"]["techniques"] == {"passed": 4, "failed": 0, "unreachable": 0, "skipped": 0}
     assert rows["aks-a"]["expected_alerts"] == 1 and rows["aks-a"]["report"] == "/reports/aks-a.json"
     assert rows["aks-a"]["namespace"] == "ns-aks-a" and rows["aks-a"]["cluster"] == "cluster-of-aks-a"
-    assert rows["aks-b"]["status"] == "failed" and rows["aks-b"]["message"] == "1 technique(s) failed: webshell.t1"
+    assert rows["aks-b"]["status"] == "failed" and rows["aks-b"]["message"] == "1 technique(s) failed: crypto.ld_so_preload"
     assert rows["aks-c"]["status"] == "failed"
     assert rows["aks-c"]["message"] == "expected alerts missing: Possible Web Shell activity detected"
     assert rows["aks-d"]["status"] == "failed"

@@ -182,3 +182,87 @@ def test_per_host_connection_variables_are_enough_without_a_default_kubeconfig(t
     run = run_fleet(tmp_path, inventory)
     assert run.returncode == 0, run.output[-8000:]
     assert sorted(r["host"] for r in run.runs) == ["sim-a", "sim-b", "sim-c"]
+
+
+# --- (c) a sliced job, then the verify node: AWX's slicing and its merge of the slices' artifacts ----------------------
+
+def runner_job(tmp_path, ident, playbook, extravars, inventory=None, envvars=None):
+    """One AWX job as ansible-runner runs it; returns (rc, stdout, the set_stats artifact AWX keeps)."""
+    private = tmp_path / ident
+    (private / "env").mkdir(parents=True)
+    (private / "project").symlink_to(ROOT)
+    (private / "env" / "extravars").write_text(json.dumps(extravars))
+    (private / "env" / "envvars").write_text(yaml.safe_dump(dict({"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+                                                                  "ANSIBLE_NOCOLOR": "1"}, **(envvars or {}))))
+    if inventory is not None:
+        (private / "inventory").mkdir()
+        (private / "inventory" / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    result = subprocess.run([str(BIN / "ansible-runner"), "run", str(private), "-p", playbook, "--ident", ident],
+                            capture_output=True, text=True, env=env(), timeout=900, check=False)
+    artifacts = private / "artifacts" / ident
+    stdout = (artifacts / "stdout").read_text() if (artifacts / "stdout").exists() else result.stdout
+    events = [json.loads(pathlib.Path(p).read_text()) for p in glob.glob(str(artifacts / "job_events" / "*.json"))]
+    stats = [e for e in events if e.get("event") == "playbook_on_stats"]
+    return result.returncode, stdout, stats[0]["event_data"].get("artifact_data") or {} if stats else {}
+
+
+def awx_slices(hosts, slice_count):
+    # As Inventory.get_sliced_hosts (awx/main/models/inventory.py): hosts ordered by name, slice N gets hosts[N-1::M].
+    ordered = sorted(hosts)
+    return [ordered[number - 1::slice_count] for number in range(1, slice_count + 1)]
+
+
+def awx_effective_artifacts(jobs_in_finish_order):
+    # As WorkflowJob.get_effective_artifacts (awx/main/models/workflow.py): the finished jobs' artifacts in the order
+    # they finished, merged with a top-level dict.update.
+    artifacts = {}
+    for artifact in jobs_in_finish_order:
+        artifacts.update(artifact)
+    return artifacts
+
+
+def test_a_sliced_job_then_verify_looks_at_every_cluster_of_every_slice(tmp_path):
+    sys.path.insert(0, str(ROOT / "tests" / "verify"))
+    from test_verify import CLIENT, SECRET, SUB, TENANT, WEBSHELL, FakeArm, alert  # pylint: disable=import-outside-toplevel,import-error
+    inventory = yaml.safe_load(fleet(tmp_path).read_text())
+    prefix = "/subscriptions/%s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/" % SUB
+    for host, variables in inventory["all"]["hosts"].items():
+        variables["simulation_cluster_resource_id"] = prefix + host
+    slices = awx_slices(inventory["all"]["hosts"], 2)
+    assert slices == [["sim-a", "sim-c"], ["sim-b"]]
+    jobs = []
+    for number, hosts in enumerate(slices, 1):
+        sliced = {"all": {"vars": inventory["all"]["vars"], "hosts": {h: inventory["all"]["hosts"][h] for h in hosts}}}
+        rc, stdout, artifact = runner_job(tmp_path, "slice-%d" % number, "playbooks/simulate.yml",
+                                          dict(survey_defaults(), scenario="webshell", report_dir=str(tmp_path / "r")),
+                                          inventory=sliced)
+        assert rc == 0, stdout[-6000:]
+        jobs.append(artifact)
+    merged = awx_effective_artifacts(jobs)  # slice 2 finished last
+    # Every cluster's report reached the next node under a key of its own; the one-host slice's path is a real file.
+    assert sorted(v["host"] for k, v in merged.items() if k.startswith("defender_simulation_run_")) == sorted(
+        inventory["all"]["hosts"])
+    assert pathlib.Path(merged["defender_simulation_report_path"]).is_file()
+
+    (tmp_path / "arm").mkdir()
+    arm = FakeArm(str(tmp_path / "arm"))
+    try:
+        # sim-b's alert never arrives: a verify node that looks only at the last slice's artifact would miss the others.
+        arm.scenario(tenant=TENANT, client_id=CLIENT, client_secret=SECRET,
+                     alerts=[alert(h, WEBSHELL, generated=-1, cluster=prefix + h) for h in ("sim-a", "sim-c")])
+        rc, stdout, artifact = runner_job(
+            tmp_path, "verify", "playbooks/verify.yml",
+            dict(merged, verify_arm_endpoint=arm.url, verify_authority=arm.url, verify_ca_cert=arm.ca,
+                 verify_deadline=90, verify_poll_interval=2, report_dir=str(tmp_path / "verified")),
+            envvars=dict(AZURE_SUBSCRIPTION_ID=SUB, AZURE_CLIENT_ID=CLIENT, AZURE_SECRET=SECRET, AZURE_TENANT=TENANT))
+    finally:
+        arm.proc.terminate()
+        arm.proc.wait(10)
+    assert rc != 0, stdout[-6000:]
+    runs = artifact["defender_simulation_runs"]
+    assert sorted(runs) == ["sim-a", "sim-b", "sim-c"]
+    assert {h: r["status"] for h, r in runs.items()} == {"sim-a": "passed", "sim-b": "failed", "sim-c": "passed"}
+    assert re.search(r"run \S+: expected alerts missing: %s" % WEBSHELL, stdout)
+    summary = json.loads(sorted((tmp_path / "verified").glob("fleet-summary-*.json"))[0].read_text())
+    assert (summary["clusters"], summary["passed"], summary["failed"]) == (3, 2, 1)
+    assert artifact["defender_simulation_fleet"]["clusters"] == 3

@@ -45,10 +45,10 @@ STAND_INS = {
              "stand_in_fail == 'deploy'"),
     ],
     "techniques": [
-        task("Stand-in | record the technique", "ansible.builtin.set_fact", {"simulation_results": [{
+        dict(task("Stand-in | record the technique", "ansible.builtin.set_fact", {"simulation_results": [{
             "id": "webshell.whoami", "scenario": "webshell", "technique": "whoami", "mitre": "T1505.003",
             "status": "{{ stand_in_technique_status }}", "rc": 0, "started": "2026-11-29T08:00:05.000Z",
-            "duration": 0.1, "output": "nginx", "message": None}]}),
+            "duration": 0.1, "output": "nginx", "message": None}]}), tags=["webshell", "webshell.whoami"]),
     ],
     "cleanup": [
         # The cleanup contract (COMMON.md): never fail, say what was left behind.
@@ -86,12 +86,13 @@ def collections(tmp_path_factory):
     return base
 
 
-def simulate(collections, tmp_path, hosts=None, callback="ansible.builtin.default", environment=None, **variables):
+def simulate(collections, tmp_path, *extra, hosts=None, callback="ansible.builtin.default", environment=None,
+             **variables):
     variables = dict(dict(stand_in_fail="", stand_in_cleanup="done", stand_in_technique_status="passed",
                           scenario="webshell", report_dir=str(tmp_path / "reports")), **variables)
     variables = dict((name, value) for name, value in variables.items() if value is not None)
     cmd = [str(BIN / "ansible-playbook"), str(collections / "ansible_collections/defender/attack_simulation/playbooks/simulate.yml"),
-           "-e", json.dumps(variables)]
+           "-e", json.dumps(variables)] + list(extra)
     if hosts:
         (tmp_path / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": dict((h, {}) for h in hosts)}}))
         cmd += ["-i", str(tmp_path / "inventory.yml")]
@@ -171,7 +172,7 @@ def test_a_failed_technique_fails_the_run_and_the_report(collections, tmp_path):
     assert result.returncode == 2, result.output
     report = json.loads(written(tmp_path, "json").read_text())
     assert report["status"] == "failed" and report["problems"] == ["1 technique(s) failed: webshell.whoami"]
-    assert "1 technique(s) failed: webshell.whoami (see the report for their output)" in result.stdout
+    assert "failed: 1 technique(s) failed: webshell.whoami (see the report " in result.stdout
 
 
 def test_fail_on_technique_failure_false_keeps_the_exit_status_green(collections, tmp_path):
@@ -225,3 +226,43 @@ def test_a_host_name_with_a_slash_gets_a_report_file_of_its_own(collections, tmp
     assert "defender-simulation-team-a_aks-prod-20261129-080000-abc123.json" in names
     assert "defender-simulation-.._escape-20261129-080000-abc123.json" in names
     assert not (tmp_path / "escape").exists() and not list(tmp_path.glob("defender-simulation-*"))
+
+
+# --- issue 17: a verdict to trust ---------------------------------------------------------------------------------
+
+def test_planned_techniques_that_tags_left_out_make_the_run_incomplete_and_failed(collections, tmp_path):
+    """Case 1: --tags that pick none of the plan's techniques ran nothing; that is never green."""
+    result = simulate(collections, tmp_path, "--tags", "crypto")
+    assert result.returncode == 2, result.output
+    report = json.loads(written(tmp_path, "json").read_text())
+    problem = "incomplete: 1 of 1 planned techniques did not run: webshell.whoami"
+    assert (report["status"], report["problems"], report["techniques"]) == ("failed", [problem], [])
+    assert "Outcome: **FAILED**: " + problem in written(tmp_path, "md").read_text()
+    root, cases = junit_cases(tmp_path)
+    assert cases == [("webshell", "webshell.whoami", ["failure"])] and root.get("failures") == "1"
+    assert "Outcome: FAILED" in result.stdout and "run 20261129-080000-abc123 failed: " + problem in result.stdout
+
+
+def test_a_two_host_job_publishes_no_value_glued_from_both_hosts(collections, tmp_path):
+    """Case 6: set_stats glues strings of several hosts together; every artifact names one host's value."""
+    result = simulate(collections, tmp_path, hosts=["aks-a", "aks-b"], callback="ansible.builtin.json")
+    assert result.returncode == 0, result.output
+    stats = json.loads(result.stdout)["global_custom_stats"]
+    reports = sorted((tmp_path / "reports").glob("defender-simulation-*.json"))
+    assert len(reports) == 2
+    assert "defender_simulation_report_path" not in stats and "defender_simulation" not in stats
+    assert stats["defender_simulation_report_paths"] == {"aks-a": str(reports[0]), "aks-b": str(reports[1])}
+    per_run = dict((k, v) for k, v in stats.items() if k.startswith("defender_simulation_run_"))
+    assert sorted(run["host"] for run in per_run.values()) == ["aks-a", "aks-b"]
+    for path in reports:
+        report = json.loads(path.read_text())
+        assert stats["defender_simulation_runs"][report["host"]] == report
+
+
+def test_a_one_host_job_publishes_its_report_and_path_once(collections, tmp_path):
+    result = simulate(collections, tmp_path, callback="ansible.builtin.json")
+    assert result.returncode == 0, result.output
+    stats = json.loads(result.stdout)["global_custom_stats"]
+    path = written(tmp_path, "json")
+    assert stats["defender_simulation_report_path"] == str(path)
+    assert stats["defender_simulation"] == json.loads(path.read_text())

@@ -19,6 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -308,12 +309,69 @@ def test_unseen_drift_alert_needs_a_cluster_setting_and_does_not_fail(env, arm, 
     assert proc.elapsed < 60  # the drift alert is not waited for
 
 
-def test_technique_that_did_not_pass_is_not_triggered(env, arm, tmp_path):
+def test_technique_that_did_not_pass_is_not_triggered_and_not_a_pass(env, arm, tmp_path):
     arm.scenario(alerts=[alert("w", WEBSHELL)])
     the_report = report(failed=("lateral_movement.metadata_token",))
     proc, written = run_verify(env, arm, tmp_path, the_report, deadline=3600)
-    assert proc.returncode == 0, proc.output
+    assert proc.returncode == 2, proc.output
     assert statuses(written) == {WEBSHELL: "seen", IMDS: "not_triggered"}
+    assert written["status"] == "failed" and written["verification"]["status"] == "failed"
+    assert "expected alerts not verified, their techniques did not pass: %s" % IMDS in written["problems"]
+
+
+def test_a_report_whose_techniques_all_failed_fails_its_verification_everywhere(env, arm, tmp_path):
+    """Issue 17, case 3: an alert whose technique did not run was not verified; that is not a pass."""
+    arm.scenario(alerts=[])
+    crypto = ("crypto.cpu_optimization", "crypto.ld_so_preload", "crypto.miner_download", "crypto.miner_run")
+    the_report = report(scenarios=("crypto",), failed=crypto)
+    proc, written = run_verify(env, arm, tmp_path, the_report, deadline=3600)
+    assert proc.returncode == 2, proc.output
+    assert "0 of 6 expected alerts seen" in written["verification"]["summary"]
+    assert written["status"] == "failed" and written["verification"]["status"] == "failed"
+    assert proc.elapsed < 60  # nothing could come: nothing to wait for
+    # The Markdown and the JUnit beside the JSON say so too, rewritten with the verification.
+    markdown = (tmp_path / "run.md").read_text()
+    assert "Outcome: **FAILED**" in markdown and "## Verification in Defender for Cloud" in markdown
+    suites = ET.fromstring((tmp_path / "run.xml").read_text().split("\n", 1)[1]).findall("testsuite")
+    alerts = [c for c in suites[1].iter("testcase")]
+    # Even the drift alert, which needs a cluster setting, was not verified: its technique failed.
+    assert len(alerts) == 6 and [c.find("failure").get("type") for c in alerts] == ["not_triggered"] * 6
+
+
+def test_a_missing_alert_is_in_every_report_file_after_verify(env, arm, tmp_path):
+    """Issue 17, case 2 (verify.yml on a report): the JSON, the Markdown and the JUnit say failed, per alert."""
+    arm.scenario(alerts=[alert("w", WEBSHELL)])
+    proc, written = run_verify(env, arm, tmp_path, report(started=-120), deadline=60)
+    assert proc.returncode == 2, proc.output
+    assert (written["status"], written["problems"]) == ("failed", ["expected alerts missing: %s" % IMDS])
+    markdown = (tmp_path / "run.md").read_text()
+    assert "Outcome: **FAILED**: expected alerts missing: %s" % IMDS in markdown
+    assert "| %s | missing |" % IMDS in markdown and "| %s | seen | " % WEBSHELL in markdown
+    root = ET.fromstring((tmp_path / "run.xml").read_text().split("\n", 1)[1])
+    alerts = {c.get("name"): c for c in root.findall("testsuite")[1].iter("testcase")}
+    assert alerts[IMDS].find("failure").get("type") == "missing" and alerts[WEBSHELL].find("failure") is None
+    assert "/alerts/w" in alerts[WEBSHELL].find("system-out").text
+
+
+def test_cluster_output_in_the_awx_artifacts_is_never_templated(env, arm, tmp_path):
+    """Issue 18, item 8: technique output comes from the victim; AWX passes artifacts as extra vars."""
+    marker = tmp_path / "templated-marker"
+    arm.scenario(alerts=[alert("w", WEBSHELL), alert("i", IMDS)])
+    the_report = report(run_id="run-payload")
+    the_report["host"] = "aks-a"
+    the_report["techniques"][0]["output"] = "{{ lookup('ansible.builtin.pipe', 'touch %s') }}" % marker
+    the_report["techniques"][0]["message"] = "{{ lookup('ansible.builtin.pipe', 'touch %s') }}" % marker
+    for name, artifacts in (("awx", {"defender_simulation": the_report, "defender_simulation_runs": {"aks-a": the_report}}),
+                            ("plain", the_report)):
+        extra = tmp_path / ("%s.json" % name)
+        extra.write_text(json.dumps(artifacts))
+        proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/verify.yml", "-e", "@%s" % extra,
+                               "-e", "verify_arm_endpoint=%s verify_authority=%s verify_ca_cert=%s" % (arm.url, arm.url, arm.ca),
+                               "-e", "verify_deadline=3600 verify_run_id=r1 verify_started=%s verify_cluster_name=aks-prod-1"
+                               % iso(-120), "-e", '{"verify_scenarios": ["webshell"]}'],
+                              env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+        assert not marker.exists(), name + ": the report's output was rendered as a template\n" + proc.stdout
+    assert proc.returncode == 0, proc.stdout
 
 
 def test_report_from_awx_set_stats_variable(env, arm, tmp_path):
@@ -326,7 +384,7 @@ def test_report_from_awx_set_stats_variable(env, arm, tmp_path):
                            "-e", "verify_deadline=60 verify_on_missing=fail"],
                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 2, proc.stdout
-    assert "run 20261128-101500-ab12cd: 1 of 2 expected alerts seen (missing: %s)" % IMDS in proc.stdout + proc.stderr
+    assert "run 20261128-101500-ab12cd: expected alerts missing: %s" % IMDS in proc.stdout + proc.stderr
 
 
 def test_report_from_pieces(env, arm, tmp_path):
@@ -507,7 +565,7 @@ def test_every_cluster_of_a_fleet_is_verified(env, arm, tmp_path):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     result = json.loads(proc.stdout)
     failure = [t for play in result["plays"] for t in play["tasks"] if t["hosts"]["localhost"].get("failed")]
-    assert failure[-1]["hosts"]["localhost"]["msg"] == "run run-b: 1 of 2 expected alerts seen (missing: %s)" % IMDS
+    assert failure[-1]["hosts"]["localhost"]["msg"] == "run run-b: expected alerts missing: %s" % IMDS
     runs = result["global_custom_stats"]["defender_simulation_runs"]
     assert sorted(runs) == ["aks-a", "aks-b"]
     assert runs["aks-a"]["verification"]["summary"] == "2 of 2 expected alerts seen"
@@ -544,3 +602,22 @@ def test_a_verified_run_is_recorded_and_an_alert_that_stopped_firing_fails_it(en
     assert sorted(os.listdir(str(tmp_path / "history" / "runs")))[:3] == [
         "defender-simulation-aks-prod-1-r-1.html", "defender-simulation-aks-prod-1-r-1.json",
         "defender-simulation-aks-prod-1-r-1.layer.json"]
+
+
+
+def test_a_fleet_run_that_never_ran_its_techniques_fails_alone_and_the_others_are_verified(env, arm, tmp_path):
+    arm.scenario(alerts=[alert("w", WEBSHELL), alert("i", IMDS)])
+    verified, untried = report(run_id="run-a"), report(run_id="run-b", cluster=OTHER)
+    verified["host"], untried["host"] = "aks-a", "aks-b"
+    untried.update(techniques=[], failure={"stage": "deploy", "task": "Deploy", "message": "ErrImagePull"})
+    extra = tmp_path / "awx.json"
+    extra.write_text(json.dumps({"defender_simulation_runs": {"aks-a": verified, "aks-b": untried}}))
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "playbooks/verify.yml", "-e", "@%s" % extra,
+                           "-e", "verify_arm_endpoint=%s verify_authority=%s verify_ca_cert=%s" % (arm.url, arm.url, arm.ca),
+                           "-e", "verify_deadline=3600 report_dir=%s" % (tmp_path / "reports")],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 2, proc.stdout
+    assert "run run-b: deploy failed: ErrImagePull" in proc.stdout
+    summary = json.loads(next((tmp_path / "reports").glob("fleet-summary-*.json")).read_text())
+    assert {row["host"]: row["status"] for row in summary["runs"]} == {"aks-a": "passed", "aks-b": "failed"}
+    assert len(arm.list_requests()) == 1  # one listing, for run-a only

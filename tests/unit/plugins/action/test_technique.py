@@ -16,6 +16,7 @@ import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.defender.attack_simulation.plugins.action import technique as action_module
+from ansible_collections.defender.attack_simulation.plugins.module_utils._catalog import TECHNIQUES
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJlLWJ5dGVz"
 
@@ -57,7 +58,8 @@ def exec_in_pod():
 
 def test_connection_options_and_string_numbers_reach_the_client_and_the_exec(exec_in_pod):
     client, execute = exec_in_pod
-    execute.return_value = dict(stdout="Nmap done\n@@technique-exit=0\n@@http-status=200\n@@duration=1.5\n", rc=0)
+    execute.return_value = dict(stdout="Nmap done: 256 IP addresses (1 host up) scanned in 1.41 seconds\n"
+                                       "@@technique-exit=0\n@@http-status=200\n@@duration=1.5\n", rc=0)
     result = run(make_action(dict(ARGS)))
     client.assert_called_once()
     given = client.call_args[0][0].params
@@ -68,7 +70,8 @@ def test_connection_options_and_string_numbers_reach_the_client_and_the_exec(exe
     assert argv[argv.index("-m") + 1] == "2" and bound == 2 + action_module._technique.EXEC_GRACE
     assert api_client is client.return_value
     assert result["record"]["status"] == "passed" and not result.get("failed")
-    assert result["msg"] == "cluster-a | recon.network_scan passed in 1.50 s: Nmap done"
+    assert result["msg"] == ("cluster-a | recon.network_scan passed in 1.50 s: "
+                             "Nmap done: 256 IP addresses (1 host up) scanned in 1.41 seconds")
 
 
 def test_k8s_auth_environment_of_the_task_reaches_kubernetes_cores_client_as_a_modules_would(exec_in_pod):
@@ -137,3 +140,68 @@ def test_bad_arguments_are_refused_with_the_reason():
         run(make_action(dict(ARGS, timeout="two minutes")))
     with pytest.raises(AnsibleActionFail, match="unknown technique"):
         run(make_action(dict(ARGS, id="crypto.nothing")))
+
+
+# --- issue 17, case 4: a web shell that answers without executing proves nothing -----------------------------------
+
+PHP_SOURCE = "<?php\n  echo shell_exec($_GET['cmd']);\n?>\n"
+
+
+@pytest.mark.parametrize("answer", [PHP_SOURCE, "Warning: shell_exec() has been disabled for security reasons",
+                                    "<html><head><title>404 Not Found</title></head><body>404 Not Found</body></html>",
+                                    ""])
+def test_a_web_shell_answering_without_running_whoami_is_unreachable_and_stops_the_run(exec_in_pod, answer):
+    unused_client, execute = exec_in_pod
+    execute.return_value = dict(stdout="%s\n@@http-status=200\n@@duration=0.01\n" % answer, rc=0)
+    result = run(make_action(dict(ARGS, id="webshell.whoami", script="whoami")))
+    assert result["failed"] and result["record"]["status"] == "unreachable"
+    assert "answered without running the command: " in result["msg"]
+    assert (answer.split()[0] if answer else "nothing") in result["msg"]  # an excerpt of what it answered
+
+
+def test_a_script_the_web_shell_served_instead_of_running_is_unreachable(exec_in_pod):
+    unused_client, execute = exec_in_pod
+    execute.return_value = dict(stdout=PHP_SOURCE + "@@http-status=200\n@@duration=0.01\n", rc=0)
+    result = run(make_action(dict(ARGS)))
+    assert result["failed"] and result["record"]["status"] == "unreachable" and "<?php" in result["msg"]
+
+
+def test_a_script_that_exits_0_without_its_success_line_failed(exec_in_pod):
+    unused_client, execute = exec_in_pod
+    execute.return_value = dict(stdout="something else\n@@technique-exit=0\n@@http-status=200\n", rc=0)
+    result = run(make_action(dict(ARGS)))
+    assert result["record"]["status"] == "failed" and not result.get("failed")
+    assert "without the line its script prints when it did its part" in result["record"]["message"]
+
+
+def test_whoami_passes_on_one_user_name():
+    record = action_module._records.delivery_record("webshell.whoami", "whoami", dict(
+        stdout="<!-- header -->\nnginx\n@@http-status=200\n", rc=0), 1.0, 2.0)
+    assert (record["status"], record["output"]) == ("passed", "nginx")
+
+
+# What the scripts print in the sealed cluster (tests/e2e/test_scenarios.py checks these outputs).
+PRINTED = {
+    "recon.access_review": 'SelfSubjectAccessReview "status":{"allowed":false}',
+    "recon.network_scan": "443/tcp open  https\n\nNmap done: 256 IP addresses (2 hosts up) scanned in 3.05 seconds",
+    "lateral_movement.metadata_token": "No token found",
+    "secrets.git_credentials": "found /var/www/.git-credentials:\nhttps://u...(cut)@somegit.com",
+    "secrets.service_account_token": "service-account token: eyJhbGciOiJSUzI1NiIsImtpZCI6...(cut)",
+    "secrets.cloud_secret_env": "AZURE_CREDENTIAL_FILE is not set",
+    "crypto.cpu_optimization": "modprobe msr allow_writes=on: exit 1 (refusal is expected in a container)",
+    "crypto.ld_so_preload": "ld.so.preload: refused for nginx",
+    "crypto.miner_download": "downloaded xmrig to /var/www/html/xmrig (14640 bytes)",
+    "crypto.miner_run": "/var/www/html/xmrig exited 0",
+    "ti_domain.test_domain": "request to mdc-eicar.alerts.security.azure.com sent: curl exit 6",
+}
+
+
+def test_every_technique_of_the_catalog_has_a_success_line_but_whoami():
+    ids = [t["id"] for t in TECHNIQUES]
+    assert sorted(action_module._records.SUCCESS_LINES) == sorted(i for i in ids if i != "webshell.whoami")
+
+
+@pytest.mark.parametrize("technique_id", sorted(PRINTED))
+def test_each_script_s_success_line_is_recognised(technique_id):
+    assert action_module._records.has_success_line(technique_id, PRINTED[technique_id])
+    assert not action_module._records.has_success_line(technique_id, "<?php echo shell_exec($_GET['cmd']); ?>")

@@ -173,7 +173,7 @@ def test_whoami_is_judged_by_its_answer():
     assert record("webshell.whoami", dict(stdout=HEADER + "nginx\n@@http-status=200\n@@duration=0.01\n", rc=0))[
         "status"] == "passed"
     empty = record("webshell.whoami", dict(stdout=HEADER + "@@http-status=200\n", rc=0))
-    assert empty["status"] == "failed" and "answered nothing" in empty["message"]
+    assert empty["status"] == "unreachable" and "without running the command: nothing" in empty["message"]
 
 
 def test_a_server_error_of_the_web_server_is_a_failed_technique():

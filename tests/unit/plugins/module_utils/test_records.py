@@ -30,10 +30,10 @@ def record(technique_id, delivery):
 
 # --- delivery_record ------------------------------------------------------------------------------
 
-def test_an_answer_without_technique_exit_is_a_failure():
+def test_an_answer_without_technique_exit_is_a_web_shell_that_ran_nothing():
     rec = record("recon.network_scan", dict(rc=0, stdout="<html><body>no shell here</body></html>\n@@http-status=200\n"))
-    assert rec["status"] == "failed"
-    assert "@@technique-exit=" in rec["message"]
+    assert rec["status"] == "unreachable"
+    assert "answered without running the command: '<html><body>no shell here</body></html>'" in rec["message"]
 
 
 def test_without_curls_text_the_exit_code_says_what_happened():

@@ -30,7 +30,7 @@ def report():
                message="web shell http://mdc-simulation-victim/ws.php not reachable from the attacker: curl exit 7"),
         record("crypto.miner_run", "skipped", duration=0.0, message="skipped: check mode"),
     ]
-    plan = _expected.expected_alerts(["recon", "crypto"], techniques)
+    plan = _expected.expected_alerts(["crypto"], techniques)
     return dict(run_id="20261128T100000Z", started="2026-11-28T10:00:00Z", finished="2026-11-28T10:01:00Z",
                 namespace="mdc-simulation", cluster=dict(name="aks-test"), scenarios=plan["scenarios"],
                 techniques=techniques, expected_alerts=plan["alerts"], verification=None)
@@ -75,14 +75,14 @@ def test_summary_without_results_lists_the_drift_condition(report):
 
 def test_summary_includes_the_verification(report):
     report["verification"] = dict(summary="3 of 9 expected alerts seen", alerts=[])
-    assert _report.simulation_summary(report).endswith("Verification: 3 of 9 expected alerts seen")
+    assert _report.simulation_summary(report).endswith("Verification: passed, 3 of 9 expected alerts seen")
 
 
 def test_junit_has_one_case_per_technique_with_the_right_outcome(report):
     suite = parse(_report.junit_xml(report)).find("testsuite")
     assert suite.get("tests") == "4"
-    assert suite.get("failures") == "2"
-    assert suite.get("skipped") == "1"
+    assert suite.get("failures") == "3"  # a technique skipped outside check mode did not run
+    assert suite.get("skipped") == "0"
     assert suite.get("errors") == "0"
     cases = {c.get("name"): c for c in suite.findall("testcase")}
     assert list(cases) == ["crypto.cpu_optimization", "crypto.ld_so_preload", "crypto.miner_download",
@@ -91,7 +91,7 @@ def test_junit_has_one_case_per_technique_with_the_right_outcome(report):
     assert cases["crypto.cpu_optimization"].find("failure") is None
     assert cases["crypto.ld_so_preload"].find("failure").get("type") == "failed"
     assert cases["crypto.miner_download"].find("failure").get("type") == "unreachable"
-    assert cases["crypto.miner_run"].find("skipped") is not None
+    assert cases["crypto.miner_run"].find("failure").get("type") == "not_run"
     assert cases["crypto.miner_download"].get("time") == "0.010"
 
 
@@ -104,17 +104,20 @@ def test_junit_adds_one_case_per_verified_alert(report):
         dict(display_name="Command within a container accessed ld.so.preload", seen=False,
              status="not_triggered", triggered=False),
     ])
-    suite = parse(_report.junit_xml(report)).find("testsuite")
+    root = parse(_report.junit_xml(report))
+    run_suite, suite = root.findall("testsuite")
+    assert suite.get("name") == run_suite.get("name") + " alerts"  # the verification's own suite
     alerts = {c.get("name"): c for c in suite.findall("testcase") if c.get("classname") == "alerts"}
     assert len(alerts) == 4
     assert alerts["Possible Web Shell activity detected"].find("failure") is None
     assert alerts["Possible Web Shell activity detected"].find("skipped") is None
-    assert alerts["Kubernetes CPU optimization detected"].find("failure") is not None
-    assert alerts["A drift binary detected executing in the container"].find("skipped") is not None
-    assert alerts["Command within a container accessed ld.so.preload"].find("skipped") is not None
-    assert suite.get("tests") == "8"
-    assert suite.get("failures") == "3"
-    assert suite.get("skipped") == "3"
+    assert alerts["Kubernetes CPU optimization detected"].find("failure").get("type") == "missing"
+    skipped = alerts["A drift binary detected executing in the container"].find("skipped")
+    assert "needs a cluster setting: drift policy" in skipped.get("message")
+    # An alert whose techniques did not pass was not verified: a failure, never a skip.
+    assert alerts["Command within a container accessed ld.so.preload"].find("failure").get("type") == "not_triggered"
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("4", "2", "1")
+    assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("8", "5", "1")
 
 
 def test_junit_output_is_valid_xml_and_redacted(report):
@@ -124,7 +127,7 @@ def test_junit_output_is_valid_xml_and_redacted(report):
     assert "\x07" not in text and "\x1b" not in text
     properties = {p.get("name"): p.get("value") for p in parse(text).iter("property")}
     assert properties == dict(run_id="20261128T100000Z", namespace="mdc-simulation", cluster="aks-test",
-                              scenarios="recon,crypto")
+                              scenarios="crypto")
 
 
 def test_a_report_that_is_not_a_dict_is_refused():
@@ -161,7 +164,7 @@ def test_a_run_without_its_techniques_is_failed_everywhere():
 
 def test_a_failed_cleanup_fails_the_run_and_says_what_it_left():
     report = deploy_failed_report()
-    report.update(failure=None, stage="done", cleanup=dict(
+    report.update(failure=None, stage="done", techniques=[record("webshell.whoami", "passed")], cleanup=dict(
         status="failed", left_behind=["Namespace//mdc-simulation", "Secret/mdc-simulation/pull"],
         message="namespace mdc-simulation: still terminating after 60 s"))
     outcome = _report.run_outcome(report)
@@ -169,13 +172,15 @@ def test_a_failed_cleanup_fails_the_run_and_says_what_it_left():
                                    "Namespace//mdc-simulation, Secret/mdc-simulation/pull)"]
     assert "Cleanup: failed: namespace mdc-simulation" in _report.simulation_summary(report)
     suite = parse(_report.junit_xml(report)).find("testsuite")
-    assert [(c.get("classname"), c.get("name")) for c in suite.iter("testcase")] == [("stages", "cleanup")]
+    assert [(c.get("classname"), c.get("name")) for c in suite.iter("testcase")] == [
+        ("webshell", "webshell.whoami"), ("stages", "cleanup")]
     assert suite.get("errors") == "1"
 
 
 def test_a_run_that_did_everything_passes(report):
-    report["techniques"] = [record("crypto.cpu_optimization", "passed"), record("crypto.miner_run", "skipped")]
+    report["techniques"] = [record(t, "passed") for t in ("crypto.cpu_optimization", "crypto.ld_so_preload",
+                                                          "crypto.miner_download", "crypto.miner_run")]
     report.update(stage="done", failure=None, cleanup=dict(status="done", left_behind=[], message=""))
-    assert _report.run_outcome(report) == dict(status="passed", problems=[])
+    assert _report.run_outcome(report) == dict(status="passed", problems=[], kinds=[], exit_problems=[])
     assert "Outcome: PASSED" in _report.simulation_summary(report)
     assert parse(_report.junit_xml(report)).get("errors") == "0"

@@ -202,3 +202,22 @@ def test_a_frame_sent_a_byte_at_a_time_times_out_at_the_exec_s_wall_clock_bound(
     result, elapsed = exec_bounded(server)
     assert (result["timed_out"], result["rc"], result["error"]) == (True, None, None)
     assert elapsed < 2 * CONNECT_TIMEOUT + TIMEOUT + CLOSE_WAIT + 1
+
+
+
+def web_shell_that_does_not_execute(connection, server):
+    """The attacker's curl got HTTP 200 from a web shell that printed what PHP says when shell_exec is disabled."""
+    upgrade(connection, server)
+    connection.sendall(frame(1, b"Warning: shell_exec() has been disabled for security reasons\n@@http-status=200\n")
+                       + frame(3, b'{"metadata":{},"status":"Success"}') + bytes([0x88, 0x02, 0x03, 0xE8]))
+
+
+@pytest.mark.parametrize("server", [web_shell_that_does_not_execute], indirect=True, ids=["shell-exec-disabled"])
+def test_a_web_shell_that_answers_without_executing_is_unreachable_with_an_excerpt(server):
+    from ansible_collections.defender.attack_simulation.plugins.module_utils import _records
+
+    delivery, unused_elapsed = exec_bounded(server)
+    record = _records.delivery_record("webshell.whoami", "whoami", delivery, 1.0, 2.0)
+    assert record["status"] == "unreachable"
+    assert record["message"] == ("webshell.whoami: the web shell http://mdc-simulation-victim/ws.php answered without "
+                                 "running the command: 'Warning: shell_exec() has been disabled for security reasons'")
