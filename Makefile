@@ -19,7 +19,7 @@ SIMULATE_ARGS ?=
 .PHONY: setup simulate test sanity units lint syntax manifests playbook-tests verify-tests awx-tests docs docs-check \
         docs-lint galaxy-import packaging-tests \
         harness-tests first-run-check azurite chromium history-tests \
-        cluster-up cluster-down cluster-test integration e2e e2e-awx demo bench bench-fleet bench-original bench-floor build clean
+        cluster-up cluster-down cluster-test integration e2e e2e-awx awx-up awx-down e2e-awx-lab demo bench bench-fleet bench-original bench-floor build clean
 
 # Debian's python3 makes virtual environments only with python3-venv (not there on a fresh machine).
 ENSURE_VENV = $(PYTHON) -c 'import ensurepip' 2>/dev/null || \
@@ -63,10 +63,11 @@ test: setup docs-check docs-lint galaxy-import packaging-tests syntax lint sanit
 # The checkout's files: tracked and untracked, not ignored, and not deleted from the working tree.
 CHECKOUT_FILES = git ls-files -co --exclude-standard | while read -r f; do if [ -e "$$f" ]; then echo "$$f"; fi; done
 
-# A copy of the checkout's files, because ansible-test needs the ansible_collections/ layout.
+# A copy of the checkout's files, because ansible-test needs the ansible_collections/ layout. Without
+# playbooks/collections: the AWX project's link to the checkout itself, not part of the collection (build_ignore).
 $(TEST_COLLECTION): FORCE
 	rm -rf $(TEST_COLLECTION) && mkdir -p $(TEST_COLLECTION) $(TEST_ROOT)/ansible_collections/kubernetes
-	$(CHECKOUT_FILES) | grep -v '^tests/cluster/' | tar -T - -cf - | tar -xf - -C $(TEST_COLLECTION)
+	$(CHECKOUT_FILES) | grep -v -e '^tests/cluster/' -e '^playbooks/collections/' | tar -T - -cf - | tar -xf - -C $(TEST_COLLECTION)
 	ln -sfn $(SITE)/ansible_collections/kubernetes/core $(TEST_ROOT)/ansible_collections/kubernetes/core
 	# Its own git repository, or ansible-test would list files through the checkout's, which ignores .tmp/.
 	cd $(TEST_COLLECTION) && git init -q && git add -A
@@ -190,6 +191,14 @@ e2e: setup azurite chromium integration
 
 e2e-awx: setup
 	tests/cluster/run -- $(BIN)/python -m pytest -q tests/e2e_awx
+
+## AWX from source beside the sealed cluster, in its network namespace (tests/awx_lab/README.md), and its suite
+awx-up: setup
+	tests/awx_lab/up
+awx-down:
+	tests/awx_lab/down
+e2e-awx-lab: setup
+	tests/cluster/run -- $(BIN)/python -m pytest -q tests/e2e_awx_lab
 
 ## demo: bring the sealed cluster up if needed, then run a scenario on it
 demo: setup

@@ -27,6 +27,13 @@ from ansible.module_utils.basic import env_fallback, missing_required_lib
 from ansible.module_utils.six.moves.urllib.parse import urlencode, urlparse
 from ansible_collections.defender.attack_simulation.plugins.module_utils._deadline import DeadlinePassed, call_within
 
+from ansible_collections.defender.attack_simulation.plugins.module_utils._azure_cloud import (
+    CLOUD_ARGUMENT_SPEC,
+    apply_cloud,
+    user_credential,
+    uses_user,
+)
+
 try:
     from azure.core import PipelineClient
     from azure.core.exceptions import AzureError, ClientAuthenticationError, ServiceResponseTimeoutError
@@ -39,6 +46,7 @@ try:
         ClientSecretCredential,
         DefaultAzureCredential,
         ManagedIdentityCredential,
+        UsernamePasswordCredential,
     )
 except ImportError:
     HAS_AZURE = False
@@ -62,20 +70,24 @@ ARM_ARGUMENT_SPEC = dict(
     client_id=dict(type="str", fallback=(env_fallback, ["AZURE_CLIENT_ID"])),
     secret=dict(type="str", no_log=True, fallback=(env_fallback, ["AZURE_SECRET"])),
     tenant=dict(type="str", fallback=(env_fallback, ["AZURE_TENANT"])),
-    arm_endpoint=dict(type="str", default=DEFAULT_ARM_ENDPOINT),
-    authority=dict(type="str", default=DEFAULT_AUTHORITY),
+    # Unset: those of cloud_environment (_azure_cloud.py), the public cloud's by default.
+    arm_endpoint=dict(type="str"),
+    authority=dict(type="str"),
     validate_certs=dict(type="bool", default=True),
     ca_cert=dict(type="path"),
     max_retries=dict(type="int", default=5),
     max_retry_wait=dict(type="int", default=300),
     timeout=dict(type="int", default=30),
     max_pages=dict(type="int", default=100),
+    **CLOUD_ARGUMENT_SPEC
 )
-ARM_REQUIRED_TOGETHER = [("secret", "client_id")]
+ARM_REQUIRED_TOGETHER = [("secret", "client_id"), ("ad_user", "password")]
+# A service principal (client_id, secret, tenant) or a user (ad_user, password): AWX's Azure RM credential injects one.
 ARM_REQUIRED_IF = [
-    ("auth_source", "credentials", ("client_id", "secret", "tenant")),
-    ("auth_source", "env", ("client_id", "secret", "tenant")),
+    ("auth_source", "credentials", ("secret", "password"), True),
+    ("auth_source", "env", ("secret", "password"), True),
 ]
+ARM_REQUIRED_BY = {"secret": ("client_id", "tenant")}
 ARM_REQUIRED_ARGS = ["subscription_id"]
 
 
@@ -107,17 +119,20 @@ def _verify_setting(params):
 def _uses_credentials(params):
     if params["auth_source"] in ("credentials", "env"):
         return True
-    return params["auth_source"] == "auto" and bool(params.get("secret"))
+    return params["auth_source"] == "auto" and bool(params.get("secret") or uses_user(params))
 
 
 def build_credential(params):
     """The azure-identity credential that ``auth_source`` asks for, and a description for messages."""
     verify = _verify_setting(params)
+    apply_cloud(params)
     authority = params["authority"].rstrip("/")
     if _uses_credentials(params):
         host = urlparse(authority if "://" in authority else "https://" + authority).hostname
         known = (AzureAuthorityHosts.AZURE_PUBLIC_CLOUD, AzureAuthorityHosts.AZURE_GOVERNMENT,
                  AzureAuthorityHosts.AZURE_CHINA)
+        if uses_user(params):
+            return user_credential(UsernamePasswordCredential, params, authority, verify, host not in known)
         credential = ClientSecretCredential(
             params["tenant"], params["client_id"], params["secret"], authority=authority,
             # Instance discovery asks login.microsoftonline.com about the host; a private authority is not listed.
@@ -239,6 +254,10 @@ class ArmClient(object):
 
     def __init__(self, params, credential=None, sleep=time.sleep):
         self.params = params
+        try:
+            apply_cloud(params)
+        except ValueError as exc:
+            raise ArmError(str(exc))
         self.endpoint = params["arm_endpoint"].rstrip("/")
         self.credential, self.identity = credential or build_credential(params)
         self.credential = DeadlineCredential(self.credential, params["timeout"] * (params["max_retries"] + 1))
@@ -256,8 +275,9 @@ class ArmClient(object):
         return self.retry.retries
 
     def _scrub(self, text):
-        secret = self.params.get("secret")
-        return text.replace(secret, "********") if secret else text
+        for secret in (self.params.get("secret"), self.params.get("password")):
+            text = text.replace(secret, "********") if secret else text
+        return text
 
     def _send(self, url, what):
         try:

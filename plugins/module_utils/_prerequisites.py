@@ -28,19 +28,34 @@ MANIFESTS = {CREATE: "the ClusterRole of docs/permissions/create.yml",
 
 
 def connection(variables):
-    """The connection in words for error messages: a kubeconfig given as a dict holds credentials, so it is named
-    by its servers, never printed."""
+    """Where the cluster came from, in words for error messages, in kubernetes.core's order: the play's variables,
+    the K8S_AUTH_* environment (an AWX Kubernetes credential injects K8S_AUTH_HOST), then the kubeconfig of
+    KUBECONFIG or ~/.kube/config. A kubeconfig given as a dict holds credentials: it is named by its servers."""
+    environment = variables.get("environment") or {}
     kubeconfig = variables.get("simulation_kubeconfig")
     if variables.get("host"):
-        where = "host %s" % variables["host"]
-    elif isinstance(kubeconfig, dict):
+        return "host %s" % variables["host"]
+    if environment.get("K8S_AUTH_HOST"):
+        return "host %s (K8S_AUTH_HOST)" % environment["K8S_AUTH_HOST"]
+    if isinstance(kubeconfig, dict):
         servers = [(entry.get("cluster") or {}).get("server") or "?" if isinstance(entry, dict) else "?"
                    for entry in kubeconfig.get("clusters") or []]
         where = "kubeconfig given as a dict, server %s" % (", ".join(servers) or "?")
     else:
-        where = "kubeconfig %s" % (kubeconfig or "default")
+        where = "kubeconfig %s" % (kubeconfig or _from_environment(environment, ("K8S_AUTH_KUBECONFIG", "KUBECONFIG"))
+                                   or "~/.kube/config")
     context = variables.get("context")
-    return "%s, context %s" % (where, "current" if context is None else context)
+    if context is None:
+        context = _from_environment(environment, ("K8S_AUTH_CONTEXT",)) or "its current-context"
+    return "%s, context %s" % (where, context)
+
+
+def _from_environment(environment, names):
+    """The first of ``names`` set in ``environment``, told with its name, or None."""
+    for name in names:
+        if environment.get(name):
+            return "%s (%s)" % (environment[name], name)
+    return None
 
 
 def input_problems(variables):

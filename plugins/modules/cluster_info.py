@@ -19,6 +19,9 @@ description:
   - An API server that cannot be reached, does not answer within O(request_timeout) or refuses the credentials
     fails the module with a message naming the server. A DaemonSet that cannot be read, or nodes that cannot be
     listed, do not fail it; the reason is returned for the caller to judge.
+  - Warns when the connection does not verify the API server's certificate, naming why (V(validate_certs=false),
+    E(K8S_AUTH_VERIFY_SSL=False) as AWX's Kubernetes bearer token credential injects it without a CA certificate,
+    or the kubeconfig's C(insecure-skip-tls-verify)).
   - The prerequisites role uses it; each request is bounded, so a silent server cannot hold the run.
   - Reads only; safe in check mode.
 author:
@@ -147,6 +150,7 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._kube i
     auth_argument_spec,
     failures_told,
 )
+from ansible_collections.defender.attack_simulation.plugins.module_utils._tls import tls_warning
 
 try:
     import kubernetes
@@ -169,6 +173,9 @@ def argument_spec():
 
 def execute_module(module):
     client = api_client(module)
+    warning = tls_warning(module.params, client.configuration)
+    if warning:
+        module.warn(warning)
     # The version first: a server that cannot be reached fails here, after one request_timeout at most.
     result = dict(server_version=server_version(VersionApi(client)), client_version=kubernetes.__version__)
     apps = AppsV1Api(client)

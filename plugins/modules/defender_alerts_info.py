@@ -51,12 +51,13 @@ options:
   auth_source:
     description:
       - How to get the token.
-      - V(credentials) and V(env) use the service principal O(client_id), O(secret) and O(tenant)
-        (which default to the environment variables of Ansible's C(azure.azcollection) and AWX's Azure RM credential).
+      - V(credentials) and V(env) use the service principal O(client_id), O(secret) and O(tenant), or the user
+        O(ad_user) with O(password) (which default to the environment variables of Ansible's C(azure.azcollection)
+        and AWX's Azure RM credential, in either of its modes).
       - V(msi) uses the managed identity of the machine (a user-assigned one when O(client_id) is set).
       - V(cli) uses the login of the Azure CLI (C(az login)).
-      - V(auto) uses the service principal when O(secret) is set, otherwise tries the managed identity,
-        then the Azure CLI login.
+      - V(auto) uses the service principal when O(secret) is set, else the user when O(ad_user) and O(password) are
+        set, otherwise tries the managed identity, then the Azure CLI login.
       - If not set, the environment variable E(ANSIBLE_AZURE_AUTH_SOURCE) is used.
     type: str
     default: auto
@@ -64,6 +65,8 @@ options:
   client_id:
     description:
       - The service principal's application (client) id, or the client id of a user-assigned managed identity.
+      - With O(ad_user), the application the user signs in to; the Azure CLI's public client
+        (C(04b07795-8ddb-461a-bbee-02f9e1bf7b46)) when not set, as C(azure.azcollection) does.
       - If not set, the environment variable E(AZURE_CLIENT_ID) is used.
     type: str
   secret:
@@ -73,22 +76,42 @@ options:
     type: str
   tenant:
     description:
-      - The tenant (directory) id of the service principal.
+      - The tenant (directory) id of the service principal, or of the user (V(organizations) when not set).
       - If not set, the environment variable E(AZURE_TENANT) is used.
+    type: str
+  ad_user:
+    description:
+      - A Microsoft Entra work or school user to sign in as, with O(password), through azure-identity's
+        C(UsernamePasswordCredential). It has no multifactor authentication, so a user that needs it cannot sign in
+        this way; prefer a service principal.
+      - If not set, the environment variable E(AZURE_AD_USER) is used (AWX's Azure RM credential with a username
+        and password instead of a client id and tenant).
+    type: str
+  password:
+    description:
+      - The password of O(ad_user).
+      - If not set, the environment variable E(AZURE_PASSWORD) is used.
+    type: str
+  cloud_environment:
+    description:
+      - The Azure cloud whose Resource Manager endpoint and Microsoft Entra authority to use when O(arm_endpoint) or
+        O(authority) is not set, one of V(AzureCloud) (the default), V(AzureUSGovernment) and V(AzureChinaCloud)
+        (case-insensitive; msrestazure's names such as V(AZURE_US_GOV_CLOUD) too).
+      - If not set, the environment variable E(AZURE_CLOUD_ENVIRONMENT) is used (AWX's Azure RM credential sets it
+        from its I(Azure Cloud Environment) field).
     type: str
   arm_endpoint:
     description:
       - The Azure Resource Manager endpoint; the token is requested for C({arm_endpoint}/.default).
-      - For sovereign clouds, for example V(https://management.usgovcloudapi.net).
+      - If not set, the one of O(cloud_environment), V(https://management.azure.com) for the public cloud.
     type: str
-    default: https://management.azure.com
   authority:
     description:
       - The Microsoft Entra authority host that issues the token (C(azure-identity)'s C(authority)).
       - Must be C(https). For a host other than the public, US Government and China clouds' hosts,
         instance discovery is turned off (it would ask login.microsoftonline.com about the host).
+      - If not set, the one of O(cloud_environment), V(https://login.microsoftonline.com) for the public cloud.
     type: str
-    default: https://login.microsoftonline.com
   validate_certs:
     description:
       - Whether to validate the TLS certificates of ARM and of the authority.
@@ -196,8 +219,7 @@ EXAMPLES = r"""
 - name: Use the machine's managed identity in Azure US Government
   defender.attack_simulation.defender_alerts_info:
     auth_source: msi
-    arm_endpoint: https://management.usgovcloudapi.net
-    authority: https://login.microsoftonline.us
+    cloud_environment: AzureUSGovernment
     alert_types: [K8S.NODE_ImdsCall]
 """
 
@@ -314,6 +336,7 @@ from ansible_collections.defender.attack_simulation.plugins.module_utils._alert_
 from ansible_collections.defender.attack_simulation.plugins.module_utils._time import parse_time
 from ansible_collections.defender.attack_simulation.plugins.module_utils._arm import (
     ARM_ARGUMENT_SPEC,
+    ARM_REQUIRED_BY,
     ARM_REQUIRED_IF,
     ARM_REQUIRED_TOGETHER,
     ArmClient,
@@ -364,7 +387,7 @@ def execute_module(module):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), required_together=ARM_REQUIRED_TOGETHER,
-                           required_if=ARM_REQUIRED_IF, supports_check_mode=True)
+                           required_if=ARM_REQUIRED_IF, required_by=ARM_REQUIRED_BY, supports_check_mode=True)
     check_libraries(module)
     execute_module(module)
 

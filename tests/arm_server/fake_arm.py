@@ -12,6 +12,9 @@ on https://127.0.0.1:PORT until killed. Both the ARM endpoint and the authority 
 What azure-identity (MSAL) requests with authority https://127.0.0.1:PORT and disable_instance_discovery=True:
   1. GET  /{tenant}/v2.0/.well-known/openid-configuration   (tenant discovery; token_endpoint comes from it)
   2. POST /{tenant}/oauth2/v2.0/token   grant_type=client_credentials, client_id, client_secret, scope
+A user's sign-in (UsernamePasswordCredential, tenant "organizations" unless given) first asks for the user's realm:
+  GET  /common/userrealm/{username}?api-version=1.0            (answered "Managed": no federation)
+  POST /{tenant}/oauth2/v2.0/token   grant_type=password, client_id, username, password, scope
 Without disable_instance_discovery MSAL would first ask https://login.microsoftonline.com/common/discovery/instance
 about the host: a request this server never sees. Any request it does not know is answered 404 and logged.
 
@@ -22,6 +25,7 @@ ARM:
 
 Scenario (JSON; file at start, or POST /_control/scenario at any time, which also clears the counters):
   {"tenant": "...", "client_id": "...", "client_secret": "...",
+   "user": "...", "user_password": "...", "user_client_id": "...",   # the user who may sign in, and through which app
    "page_size": 2, "forbidden": ["sub-id"],
    "throttle": {"on": [2], "retry_after": 1},      # 429 with Retry-After on these list requests (1-based)
    "unavailable": {"on": [3]},                     # 503 on these list requests
@@ -42,6 +46,7 @@ Control: GET /_control/log (the requests seen, without secrets or tokens), POST 
 from __future__ import absolute_import, division, print_function
 
 import argparse
+import base64
 import datetime
 import ipaddress
 import json
@@ -56,7 +61,9 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 API_VERSION = "2022-01-01"
 DEFAULT_SCENARIO = dict(tenant="00000000-0000-0000-0000-0000000000aa", client_id="11111111-2222-3333-4444-555555555555",
-                        client_secret="s3cr3t-value-do-not-print", page_size=50, forbidden=[], throttle={},
+                        client_secret="s3cr3t-value-do-not-print", user="reader@contoso.example",
+                        user_password="p4ssw0rd-value-do-not-print",
+                        user_client_id="04b07795-8ddb-461a-bbee-02f9e1bf7b46", page_size=50, forbidden=[], throttle={},
                         unavailable={}, disconnect={}, stall={}, raw={}, trickle={}, token_silence={}, loop=False,
                         alerts=[])
 # No slow answer lasts longer than this, whatever a scenario asks: a loop that always ends.
@@ -198,6 +205,11 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, dict(log=list(self.state.log), list_calls=self.state.list_calls))
         if len(parts) == 4 and parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
             return self.openid_configuration(parts[0])
+        if len(parts) == 3 and parts[:2] == ["common", "userrealm"]:
+            self.record(200)
+            return self.reply(200, {"ver": "1.0", "account_type": "Managed", "domain_name": parts[2].split("@")[-1],
+                                    "cloud_instance_name": "microsoftonline.com",
+                                    "cloud_audience_urn": "urn:federation:MicrosoftOnline"})
         if len(parts) >= 4 and parts[0].lower() == "subscriptions" and \
                 [p.lower() for p in parts[-3:]] == ["providers", "microsoft.security", "alerts"]:
             return self.list_alerts(parts, parse_qs(url.query))
@@ -239,11 +251,16 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return None
         first = dict((k, v[0]) for k, v in form.items())
-        good = (tenant == scenario["tenant"] and first.get("client_id") == scenario["client_id"]
-                and first.get("client_secret") == scenario["client_secret"]
-                and first.get("grant_type") == "client_credentials")
+        if first.get("grant_type") == "password":
+            good = (tenant in (scenario["tenant"], "organizations")
+                    and first.get("client_id") == scenario["user_client_id"]
+                    and first.get("username") == scenario["user"] and first.get("password") == scenario["user_password"])
+        else:
+            good = (tenant == scenario["tenant"] and first.get("client_id") == scenario["client_id"]
+                    and first.get("client_secret") == scenario["client_secret"]
+                    and first.get("grant_type") == "client_credentials")
         self.record(200 if good else 401, grant_type=first.get("grant_type"), scope=first.get("scope"),
-                    client_id=first.get("client_id"))
+                    client_id=first.get("client_id"), tenant=tenant, username=first.get("username"))
         if not good:
             return self.reply(401, {
                 "error": "invalid_client",
@@ -256,7 +273,21 @@ class Handler(BaseHTTPRequestHandler):
         token = "fake-arm-token-" + secrets.token_hex(16)
         with self.state.lock:
             self.state.tokens.add(token)
-        self.reply(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token})
+        answer = {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}
+        if first.get("grant_type") == "password":
+            answer.update(self.user_identity(scenario, first))
+        self.reply(200, answer)
+
+    def user_identity(self, scenario, form):
+        """What Entra adds for a user: an ID token (MSAL reads it unverified) and client_info; azure-identity needs both."""
+        def b64(value):
+            return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+        now = int(time.time())
+        uid, utid = "99999999-0000-0000-0000-000000000001", scenario["tenant"]
+        claims = dict(aud=form.get("client_id"), iss="%s/%s/v2.0" % (self.base(), utid), iat=now, nbf=now,
+                      exp=now + 3600, oid=uid, sub=uid, tid=utid, preferred_username=form.get("username"), ver="2.0")
+        return {"id_token": "%s.%s." % (b64(dict(alg="none", typ="JWT")), b64(claims)),
+                "client_info": b64(dict(uid=uid, utid=utid)), "scope": form.get("scope", "")}
 
     def list_alerts(self, parts, query):
         scenario = self.state.scenario

@@ -1,14 +1,22 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """AWX's survey rules, reproduced from its code so that tests can put docs/awx/survey.json through every launch path.
 
-From ansible/awx (the rules have been stable across AWX releases):
+From ansible/awx e21dd0a (the rules have been stable across AWX releases):
 - upload, `POST .../survey_spec/`: awx/api/views/__init__.py, JobTemplateSurveySpec._validate_spec_data;
 - each answer: awx/main/models/mixins.py, SurveyJobTemplateMixin._survey_element_validation;
 - a launch's extra vars: SurveyJobTemplateMixin._accept_or_ignore_variables (what is accepted or refused) and
   SurveyJobTemplateMixin._update_unified_job_kwargs (template extra vars, then the survey defaults that pass
   _survey_element_validation, then the launch's own extra vars).
-A schedule or a workflow node that saved no answers launches with none: their serializers exclude the
-'required' errors, and the job gets only what _update_unified_job_kwargs fills in.
+The launch paths (which errors each one excludes, and whether an error refuses the request or is only logged):
+- API or CLI launch, `POST .../launch/` (awx/api/serializers.py, JobLaunchSerializer.validate): excludes 'prompts'
+  only; a survey error refuses the launch (400). The UI's survey form posts the same request with every answer.
+- workflow launch (WorkflowJobLaunchSerializer.validate): excludes nothing; errors refuse the launch.
+- saving a schedule (ScheduleSerializer, LaunchConfigurationBaseSerializer.validate, exclude_errors = ()): its
+  extra_data is validated only when given, and then a required question without an answer refuses the save;
+  when it fires (awx/main/models/schedules.py, Schedule.get_job_kwargs) errors are only logged and the job gets what
+  was accepted plus the survey defaults.
+- saving a workflow node (WorkflowJobTemplateNodeSerializer, exclude_errors = ('required',)); when the workflow
+  runs it (awx/main/models/workflow.py, WorkflowJobNode.get_job_kwargs) errors are only logged, as for a schedule.
 Password encryption is left out: the survey has no password question.
 """
 import copy
@@ -180,16 +188,53 @@ def job_extra_vars(survey, runtime_extra_vars, template_extra_vars=None):
     return extra_vars
 
 
+def _job(survey, data, exclude_errors, refuse_on_error):
+    """(the job's extra vars, AWX's errors); extra vars None when the errors refuse the request."""
+    accepted, _rejected, errors = accept_or_ignore(survey, data, exclude_errors=exclude_errors)
+    if errors and refuse_on_error:
+        return None, errors
+    return job_extra_vars(survey, accepted), errors
+
+
+def api_launch(survey, extra_vars):
+    """POST /api/v2/job_templates/N/launch/ (the API, `awx job_templates launch`, the UI's survey form)."""
+    return _job(survey, extra_vars, exclude_errors=("prompts",), refuse_on_error=True)
+
+
+def workflow_launch(survey, extra_vars):
+    """POST /api/v2/workflow_job_templates/N/launch/: the survey attached to the workflow template."""
+    return _job(survey, extra_vars, exclude_errors=(), refuse_on_error=True)
+
+
+def schedule(survey, extra_data=None):
+    """A schedule saved with extra_data (None: saved without the field), then fired: (the job's extra vars, errors).
+
+    The save refuses what its validation finds; the firing only logs, and launches with what was accepted."""
+    if extra_data is not None:
+        _accepted, _rejected, errors = accept_or_ignore(survey, extra_data)
+        if errors:
+            return None, errors
+    return _job(survey, extra_data or {}, exclude_errors=(), refuse_on_error=False)[0], {}
+
+
+def workflow_node(survey, extra_data=None):
+    """A workflow node saved with extra_data (None or {}: no answers), then run by its workflow."""
+    _accepted, _rejected, errors = accept_or_ignore(survey, extra_data or {}, exclude_errors=("required",))
+    if errors:
+        return None, errors
+    return _job(survey, extra_data or {}, exclude_errors=(), refuse_on_error=False)[0], {}
+
+
+LAUNCH_PATHS = {"api": api_launch, "workflow": workflow_launch, "schedule": schedule, "workflow_node": workflow_node}
+
+
 def launch(survey, answers=None):
     """A job launched from a template with this (uploaded) survey: (the job's extra vars, AWX's errors).
 
-    answers=None is a schedule or a workflow node without saved answers (their 'required' errors are excluded);
-    a dict is a launch with answers (the UI's survey form, or the API's extra_vars)."""
-    exclude_errors = ("required",) if answers is None else ()
-    accepted, _rejected, errors = accept_or_ignore(survey, answers or {}, exclude_errors=exclude_errors)
-    if errors:
-        return None, errors
-    return job_extra_vars(survey, accepted), {}
+    answers=None is a schedule or a workflow node saved without answers; a dict is an API launch with answers."""
+    if answers is None:
+        return schedule(survey, None)
+    return api_launch(survey, answers)
 
 
 def uploaded(survey):

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""docs/awx/survey.json through AWX's own rules (awx_survey.py), in every launch path: upload, launch with answers,
-launch with none (a schedule or a workflow node without saved answers); then the playbook with what the job gets."""
+"""docs/awx/survey.json through AWX's own rules (awx_survey.py), in every launch path (API or CLI launch, workflow
+launch, schedule, workflow node) with no answers, some and all; then the playbook with what the job gets."""
 import copy
 import importlib.util
 import json
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -39,6 +40,27 @@ def playbook_scenarios(extra_vars):
     return result.validated_parameters["simulation_scenarios"], [str(e) for e in result.errors]
 
 
+DEFAULTS = {question["variable"]: question["default"] for question in SURVEY["spec"]}
+ALL_ANSWERS = {"scenario": "secrets", "simulation_namespace": "mdc-nightly", "require_sensor": "false",
+               "verify": "true", "verify_deadline": 7200}
+
+
+def docs_schedule_extra_data():
+    """The extra_data of docs/awx.md's schedule example, as a user would paste it."""
+    text = (ROOT / "docs" / "awx.md").read_text()
+    found = re.search(r'"extra_data": (\{[^}]*\})', text)
+    assert found, "docs/awx.md has no schedule example with extra_data"
+    return json.loads(found.group(1))
+
+
+def as_required(survey):
+    """The survey as it was before: every question with a default was required."""
+    old = copy.deepcopy(survey)
+    for question in old["spec"]:
+        question["required"] = question["variable"] != "verify_deadline"
+    return old
+
+
 def as_multiselect(survey):
     """The survey as it was before: scenario a multiple select with the default "crypto"."""
     old = copy.deepcopy(survey)
@@ -63,12 +85,59 @@ def test_the_upload_check_refuses_what_awx_refuses(broken, message):
     assert message in (awx_survey.upload_error(survey) or "")
 
 
-def test_a_launch_with_no_answers_gets_every_default():
-    extra_vars, errors = awx_survey.launch(awx_survey.uploaded(SURVEY), answers=None)
+@pytest.mark.parametrize("path, answers", [
+    ("api", {}), ("workflow", {}), ("schedule", None), ("schedule", {}), ("workflow_node", None),
+    ("workflow_node", {}),
+])
+def test_no_answers_get_every_default_in_every_launch_path(path, answers):
+    extra_vars, errors = awx_survey.LAUNCH_PATHS[path](awx_survey.uploaded(SURVEY), answers)
     assert errors == {}
-    assert extra_vars == {question["variable"]: question["default"] for question in SURVEY["spec"]}
+    assert extra_vars == DEFAULTS
     assert extra_vars["scenario"] == "crypto"
     assert playbook_scenarios(extra_vars) == (["crypto"], [])
+
+
+@pytest.mark.parametrize("path", sorted(awx_survey.LAUNCH_PATHS))
+def test_some_answers_get_the_defaults_of_the_others(path):
+    answers = {"scenario": "all", "verify": "false"}
+    extra_vars, errors = awx_survey.LAUNCH_PATHS[path](awx_survey.uploaded(SURVEY), answers)
+    assert errors == {}
+    assert extra_vars == dict(DEFAULTS, scenario="all", verify="false")
+
+
+@pytest.mark.parametrize("path", sorted(awx_survey.LAUNCH_PATHS))
+def test_all_answers_are_the_jobs(path):
+    extra_vars, errors = awx_survey.LAUNCH_PATHS[path](awx_survey.uploaded(SURVEY), dict(ALL_ANSWERS))
+    assert errors == {}
+    assert extra_vars == ALL_ANSWERS
+    assert playbook_scenarios(extra_vars) == (["secrets"], [])
+
+
+def test_the_schedule_example_of_the_docs_is_accepted():
+    extra_data = docs_schedule_extra_data()
+    extra_vars, errors = awx_survey.schedule(awx_survey.uploaded(SURVEY), extra_data)
+    assert errors == {}
+    assert extra_vars == dict(DEFAULTS, **extra_data)
+
+
+@pytest.mark.parametrize("path, answers, missing", [
+    ("schedule", "docs", ["simulation_namespace", "require_sensor"]),
+    ("api", {}, ["scenario", "simulation_namespace", "require_sensor", "verify"]),
+    ("workflow", {"scenario": "all"}, ["simulation_namespace", "require_sensor", "verify"]),
+])
+def test_with_the_former_required_questions_awx_refused_these_launches(path, answers, missing):
+    """The defect this survey fixes: a required question's default is not an answer."""
+    answers = docs_schedule_extra_data() if answers == "docs" else answers
+    extra_vars, errors = awx_survey.LAUNCH_PATHS[path](awx_survey.uploaded(as_required(SURVEY)), answers)
+    assert extra_vars is None
+    assert errors["variables_needed_to_start"] == ["'%s' value missing" % variable for variable in missing]
+
+
+def test_an_answer_outside_the_survey_is_refused_by_a_schedule_and_ignored_by_an_api_launch():
+    survey = awx_survey.uploaded(SURVEY)
+    assert awx_survey.schedule(survey, {"scenario": "all", "verbose": True})[0] is None
+    extra_vars, errors = awx_survey.api_launch(survey, {"scenario": "all", "verbose": True})
+    assert errors == {} and "verbose" not in extra_vars and extra_vars["scenario"] == "all"
 
 
 def test_with_the_former_multiple_select_a_launch_with_no_answers_had_no_scenario():
@@ -101,11 +170,6 @@ def test_a_launch_with_a_bad_answer_is_refused_by_awx(answers, message):
     extra_vars, errors = awx_survey.launch(awx_survey.uploaded(SURVEY), answers=complete)
     assert extra_vars is None
     assert any(message in error for error in errors["variables_needed_to_start"]), errors
-
-
-def test_a_launch_with_answers_that_omits_a_required_one_is_refused():
-    _extra_vars, errors = awx_survey.launch(awx_survey.uploaded(SURVEY), answers={"verify": "false"})
-    assert "'scenario' value missing" in errors["variables_needed_to_start"]
 
 
 def run_simulate(extra_vars, api_server):

@@ -14,11 +14,11 @@ PLACEHOLDER_HOSTS = ("example.invalid", "example.com", "example.org", "example.n
 
 
 def kubernetes_core_ranges():
-    requirements = yaml.safe_load((ROOT / "collections" / "requirements.yml").read_text())["collections"]
+    requirements = yaml.safe_load((ROOT / "docs" / "awx" / "requirements.yml").read_text())["collections"]
     ee = yaml.safe_load((ROOT / "execution-environment.yml").read_text())["dependencies"]["galaxy"]["collections"]
     return {
         "galaxy.yml": GALAXY["dependencies"]["kubernetes.core"],
-        "collections/requirements.yml": [c["version"] for c in requirements if c["name"] == "kubernetes.core"][0],
+        "docs/awx/requirements.yml": [c["version"] for c in requirements if c["name"] == "kubernetes.core"][0],
         "execution-environment.yml": [c["version"] for c in ee if c["name"] == "kubernetes.core"][0],
     }
 

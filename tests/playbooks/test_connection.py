@@ -123,7 +123,7 @@ def test_a_kubeconfig_dict_is_never_printed_when_the_api_server_fails(server, ve
         "playbooks/simulate.yml", {"scenario": "webshell", "kubeconfig": kubeconfig_dict(server.url)}, *verbosity)
     assert rc != 0
     assert ("cannot reach the Kubernetes API server with the given credentials (kubeconfig given as a dict, "
-            "server %s, context current)" % server.url) in output
+            "server %s, context its current-context)" % server.url) in output
     assert TOKEN not in output
     assert TOKEN[:20] not in output  # not even cut short
 

@@ -20,7 +20,8 @@ def variables(**changes):
     values = dict(simulation_namespace="mdc-simulation", simulation_namespace_mode="create", simulation_kubeconfig="",
                   simulation_cluster_resource_id=None, deploy_registry_credentials={},
                   prerequisites_sensor_daemonsets=SENSORS, prerequisites_require_sensor=True,
-                  prerequisites_min_kubernetes_client="24.2.0", prerequisites_permissions=[], host=None, context=None)
+                  prerequisites_min_kubernetes_client="24.2.0", prerequisites_permissions=[], host=None, context=None,
+                  environment={})
     values.update(changes)
     return values
 
@@ -59,8 +60,12 @@ def test_a_kubeconfig_dict_is_described_by_its_server_never_printed():
                   "users": [{"user": {"token": "sekret-token"}}]}
     text = before_cluster(variables(simulation_kubeconfig=kubeconfig, context="aks"))["connection"]
     assert text == "kubeconfig given as a dict, server https://aks.example:443, context aks"
-    assert before_cluster(variables())["connection"] == "kubeconfig default, context current"
-    assert before_cluster(variables(host="https://h:6443"))["connection"] == "host https://h:6443, context current"
+    assert before_cluster(variables())["connection"] == "kubeconfig ~/.kube/config, context its current-context"
+    assert before_cluster(variables(host="https://h:6443"))["connection"] == "host https://h:6443"
+    from_awx = variables(environment={"K8S_AUTH_HOST": "https://h:6443", "KUBECONFIG": "/k"})
+    assert before_cluster(from_awx)["connection"] == "host https://h:6443 (K8S_AUTH_HOST)"
+    from_env = variables(environment={"KUBECONFIG": "/k", "K8S_AUTH_CONTEXT": "c"})
+    assert before_cluster(from_env)["connection"] == "kubeconfig /k (KUBECONFIG), context c (K8S_AUTH_CONTEXT)"
 
 
 def test_the_reviews_follow_the_options():
@@ -126,7 +131,7 @@ def test_a_missing_sensor_fails_and_require_sensor_false_only_warns():
 def test_a_sensor_that_cannot_be_read_is_told_with_the_connection_and_redacted():
     error = "DaemonSet kube-system/x: Unauthorized (HTTP 401) Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"
     problems = verdict(variables(), cluster(ready=None, error=error), {})["problems"]
-    assert problems[0].startswith("cannot look for the Defender sensor (kubeconfig default, context current): "
+    assert problems[0].startswith("cannot look for the Defender sensor (kubeconfig ~/.kube/config, context its current-context): "
                                   "DaemonSet kube-system/x: Unauthorized (HTTP 401)")
     assert "eyJzdWIiOiJ4In0" not in problems[0]
 
