@@ -28,8 +28,9 @@ _TOKEN_LIKE_USER = re.compile(r"^(?:gh[a-z]_|github_pat_|glpat-)|^[A-Za-z0-9_.~+
 _QUERY_SECRET = re.compile(
     r"(?i)([?&](?:sig|signature|access_token|refresh_token|id_token|token|code|client_secret|password|api[_-]?key|"
     r"x-amz-signature|x-amz-security-token|x-amz-credential|x-goog-signature|x-goog-credential)=)([^&\s#\"'<>]+)")
-# Tokens that say what they are whatever surrounds them: GitHub's, GitLab's, Slack's.
-_BARE_TOKEN = re.compile(r"\b((?:gh[pousr]_|github_pat_|glpat-|xox[abpors]-)[A-Za-z0-9_-]{10,})")
+# Tokens that say what they are whatever surrounds them: GitHub's, GitLab's, Slack's, Google's OAuth access tokens,
+# AWS session tokens (base64 of their "origin_ec" header).
+_BARE_TOKEN = re.compile(r"\b((?:gh[pousr]_|github_pat_|glpat-|xox[abpors]-|ya29\.|IQoJb3JpZ2luX2Vj)[A-Za-z0-9_/+=.-]{10,})")
 _AWS_KEY_ID = re.compile(r"\b((?:AKIA|ASIA|AIDA|AROA|AGPA|ANPA|ANVA|AIPA|A3T[A-Z0-9])[A-Z0-9]{12,})\b")
 _JSON_SECRET = re.compile(
     r"(?i)(\"(?:access_token|refresh_token|id_token|client_secret|secretaccesskey|sessiontoken|token|"
@@ -95,7 +96,8 @@ def redact(text):
       more); ``scheme://token@host`` (a user name alone) keeps its first character
     - query parameters ``sig``, ``signature``, ``access_token``, ``token``, ``code``, ``client_secret``,
       ``password``, ``api_key`` and the presigned-URL signatures: their first 6 characters
-    - GitHub, GitLab and Slack tokens anywhere (``ghp_...``), AWS access key ids, ``"access_token"``/
+    - GitHub, GitLab and Slack tokens, Google OAuth access tokens and AWS session tokens anywhere (``ghp_...``,
+      ``ya29...``, ``IQoJ...``), AWS access key ids, ``"access_token"``/
       ``"SecretAccessKey"``/``"Token"``... JSON values, ``AWS_SECRET_ACCESS_KEY=...``-style variables and any
       ``NAME_SECRET=``, ``..._TOKEN=``, ``..._PASSWORD=``, ``...KEY=`` assignment: their first 6 characters
     """

@@ -82,6 +82,7 @@ def test_an_assignment_of_nothing_does_not_reach_into_the_next_line():
 
 @pytest.mark.parametrize("token", [
     GITHUB_TOKEN, "gho_" + "Z" * 36, "github_pat_11ABCDEFG0abcdefghijkl_mnopqrstuvwxyz", "glpat-abcdefghij0123456789",
+    "ya29.a0AfH6SMBx3kLmnopQRstuVWxyz", "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ",
 ])
 def test_a_bare_token_of_a_known_kind_keeps_six_characters(token):
     text = _redact.redact("found %s in the history" % token)
