@@ -604,7 +604,6 @@ def test_a_verified_run_is_recorded_and_an_alert_that_stopped_firing_fails_it(en
         "defender-simulation-aks-prod-1-r-1.layer.json"]
 
 
-
 def test_a_fleet_run_that_never_ran_its_techniques_fails_alone_and_the_others_are_verified(env, arm, tmp_path):
     arm.scenario(alerts=[alert("w", WEBSHELL), alert("i", IMDS)])
     verified, untried = report(run_id="run-a"), report(run_id="run-b", cluster=OTHER)

@@ -204,7 +204,6 @@ def test_a_frame_sent_a_byte_at_a_time_times_out_at_the_exec_s_wall_clock_bound(
     assert elapsed < 2 * CONNECT_TIMEOUT + TIMEOUT + CLOSE_WAIT + 1
 
 
-
 def web_shell_that_does_not_execute(connection, server):
     """The attacker's curl got HTTP 200 from a web shell that printed what PHP says when shell_exec is disabled."""
     upgrade(connection, server)
