@@ -60,6 +60,6 @@ def fleet_summary(rows, generated):
     failed = len([row for row in rows if row["status"] != "passed" and row["status"] != "planned"])
     planned = len(rows) - passed - failed
     return dict(generated=generated, clusters=len(rows), passed=passed, failed=failed, runs=rows,
-                lines=["fleet: %d of %d clusters passed%s" % (passed, len(rows),
-                                                             ", %d planned (check mode)" % planned if planned else "")]
+                lines=["fleet: %d of %d clusters passed%s"
+                       % (passed, len(rows), ", %d planned (check mode)" % planned if planned else "")]
                 + ["  %s: %s, %s" % (row["host"], row["status"], row["message"]) for row in rows])

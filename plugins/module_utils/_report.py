@@ -84,7 +84,6 @@ def run_outcome(report, tolerated=()):
         raise ReportError(str(exc))
 
 
-
 def count_statuses(techniques):
     """How many technique records have each status (every status present, zero included)."""
     counts = dict((status, 0) for status in STATUSES)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Settings of the AWX lab (AWX from source beside the sealed cluster); sourced by every script under tests/awx_lab/.
 # Override any of them in the environment.
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Functions shared by the AWX lab's scripts (sourced after env.sh).
 
 log() { printf '==> %s\n' "$*"; }

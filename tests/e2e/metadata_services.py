@@ -52,7 +52,7 @@ def _b64url(data):
 
 
 def _random(alphabet, length):
-    return "".join(secrets.choice(alphabet) for _ in range(length))
+    return "".join(secrets.choice(alphabet) for unused in range(length))
 
 
 def _uuid():
@@ -119,6 +119,7 @@ class MetadataService:
         if address == IMDS_ADDRESS:
             subprocess.run(["ip", "address", "add", address + "/32", "dev", "lo"], check=True)
             self._address_added = True
+
         class Server(http.server.ThreadingHTTPServer):
             def handle_error(self, request, client_address):  # a client that hung up (curl's -m): not a failure
                 pass

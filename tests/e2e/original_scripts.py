@@ -18,7 +18,9 @@ REVIEW = ('{"kind":"SelfSubjectAccessReview","apiVersion":"authorization.k8s.io/
 RECON = r"""
 sa_token=`cat %(token)s`
 body='%(review)s'
-review=`curl -s -k -A "kubectl" -H "Authorization: Bearer $sa_token"  -H "Content-Type: application/json" -X POST -d $body "https://kubernetes.default/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"| grep -Po '"status":\{\K.*?(?=\})'`
+review=`curl -s -k -A "kubectl" -H "Authorization: Bearer $sa_token" \
+  -H "Content-Type: application/json" -X POST -d $body \
+  "https://kubernetes.default/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"| grep -Po '"status":\{\K.*?(?=\})'`
 echo "review: $review"
 nmap  -Pn --open kubernetes.default/24 -p 443
 """ % {"token": TOKEN_FILE, "review": REVIEW}

@@ -217,7 +217,7 @@ def write_summary(result):
              "Microsoft's scenario scripts and the collection's techniques (all and webshell), sent to the same "
              "victim under the same metadata service; processes recorded in the victim under php-fpm.", "",
              "Original processes reproduced: %d of %d" % (len(pairs), len(pairs) + len(missing)), ""]
-    lines += ["- reproduced: `%s`" % result.line(original) for original, _ in pairs]
+    lines += ["- reproduced: `%s`" % result.line(original) for original, unused in pairs]
     lines += ["- NOT reproduced: `%s`" % result.line(e) for e in missing]
     lines += ["- added by the collection: `%s`" % result.line(e) for e in extra]
     text = "\n".join(lines) + "\n"

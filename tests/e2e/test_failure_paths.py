@@ -149,8 +149,8 @@ def test_a_run_killed_halfway_is_recovered_by_the_next_run(simulate, start_simul
 
 @pytest.mark.usefixtures("leaves_nothing_behind")
 @pytest.mark.parametrize("run_id", [None, "fixed-run-1"], ids=["own-run-ids", "same-fixed-run-id"])
-def test_a_second_run_at_the_same_time_is_refused_and_does_not_disturb_the_first(simulate, start_simulation, core,
-                                                                                  run_id):
+def test_a_second_run_at_the_same_time_is_refused_and_does_not_disturb_the_first(
+        simulate, start_simulation, core, run_id):
     # A run id can be given (-e simulation_run_id=...): two runs given the same one are still two runs.
     same_id = {"simulation_run_id": run_id} if run_id else {}
     first = start_simulation(scenario="crypto", **same_id)

@@ -333,7 +333,7 @@ def test_a_report_whose_techniques_all_failed_fails_its_verification_everywhere(
     markdown = (tmp_path / "run.md").read_text()
     assert "Outcome: **FAILED**" in markdown and "## Verification in Defender for Cloud" in markdown
     suites = ET.fromstring((tmp_path / "run.xml").read_text().split("\n", 1)[1]).findall("testsuite")
-    alerts = [c for c in suites[1].iter("testcase")]
+    alerts = list(suites[1].iter("testcase"))
     # Even the drift alert, which needs a cluster setting, was not verified: its technique failed.
     assert len(alerts) == 6 and [c.find("failure").get("type") for c in alerts] == ["not_triggered"] * 6
 
