@@ -67,7 +67,7 @@ CHECKOUT_FILES = git ls-files -co --exclude-standard | while read -r f; do if [ 
 # playbooks/collections: the AWX project's link to the checkout itself, not part of the collection (build_ignore).
 $(TEST_COLLECTION): FORCE
 	rm -rf $(TEST_COLLECTION) && mkdir -p $(TEST_COLLECTION) $(TEST_ROOT)/ansible_collections/kubernetes
-	$(CHECKOUT_FILES) | grep -v -e '^tests/cluster/' -e '^playbooks/collections/' -e '^docs/permissions/' | tar -T - -cf - | tar -xf - -C $(TEST_COLLECTION)
+	$(CHECKOUT_FILES) | grep -v -e '^tests/cluster/' -e '^playbooks/collections/' | tar -T - -cf - | tar -xf - -C $(TEST_COLLECTION)
 	ln -sfn $(SITE)/ansible_collections/kubernetes/core $(TEST_ROOT)/ansible_collections/kubernetes/core
 	# Its own git repository, or ansible-test would list files through the checkout's, which ignores .tmp/.
 	cd $(TEST_COLLECTION) && git init -q && git add -A

@@ -212,8 +212,10 @@ def _defaults():
 
 def _manifest_file(name, objects, namespace):
     text = "# %s\n%s%s" % (PERMISSIONS_GENERATED, MANIFEST_HEADERS[name], MANIFEST_FOOTER % namespace)
-    return text + "".join("---\n" + yaml.safe_dump(obj, sort_keys=False, default_flow_style=None, width=120)
-                          for obj in objects)
+    # One document, a List, as kubectl get -o yaml gives several objects: kubectl apply -f takes it whole, and YAML
+    # linters that want one document per file accept it.
+    listed = {"apiVersion": "v1", "kind": "List", "items": list(objects)}
+    return text + "---\n" + yaml.safe_dump(listed, sort_keys=False, default_flow_style=None, width=120)
 
 
 def _need_row(permissions, need, namespace, sensors):

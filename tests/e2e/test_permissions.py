@@ -53,7 +53,7 @@ def apply_permissions(api_client, core, tmp_path):
 
     def apply(*names, skip_kinds=()):
         for name in names:
-            for obj in yaml.safe_load_all((PERMISSIONS / ("%s.yml" % name)).read_text()):
+            for obj in yaml.safe_load((PERMISSIONS / ("%s.yml" % name)).read_text())["items"]:
                 if obj["kind"] in skip_kinds:
                     continue
                 utils.create_from_dict(api_client, obj)
