@@ -179,12 +179,16 @@ def test_a_run_without_a_report_is_filed_with_its_failure_and_sensor():
 
 def test_the_verdict_counts_regressions_unless_accepted():
     regression = dict(kind="alert_regressed", message="aks: alert 'X' was seen in the run before and is missing now")
-    report = verified_report(regressions=[regression])
+    all_seen = dict(alerts=[dict(display_name=WEBSHELL, status="seen"), dict(display_name=IMDS, status="seen")])
+    report = verified_report(regressions=[regression], verification=all_seen)
     judged = run_outcome(report)
     assert (judged["status"], judged["problems"]) == ("failed", [
         "detection regressed: aks: alert 'X' was seen in the run before and is missing now"])
     accepted = run_outcome(dict(report, regressions_accepted=True))
     assert (accepted["status"], accepted["problems"]) == ("passed", [])
+    # A missing alert fails the run whether or not its regression is accepted.
+    missing = run_outcome(verified_report(regressions=[regression], regressions_accepted=True))
+    assert missing["status"] == "failed" and not [p for p in missing["problems"] if "regressed" in p]
 
 
 def test_the_notification_names_each_cluster_and_every_regression():
